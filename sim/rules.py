@@ -1,0 +1,208 @@
+"""Behaviour rules: small pure functions, inputs in, probability or new state out.
+
+No Mesa, no I/O, no project imports. Each works on floats and on numpy arrays
+(element-wise). Functions that draw random numbers take the generator as an
+argument. ``docs/model.md`` states each formula with its default coefficients.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Num = float | np.ndarray
+
+
+def _exp(x: Num) -> Num:
+    return np.exp(x) if isinstance(x, np.ndarray) else math.exp(x)
+
+
+def clip01(x: Num) -> Num:
+    """Clip to [0, 1]."""
+    if isinstance(x, np.ndarray):
+        return np.clip(x, 0.0, 1.0)
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def logistic(x: Num) -> Num:
+    """The logistic function 1 / (1 + e^-x)."""
+    return 1.0 / (1.0 + _exp(-x))
+
+
+def regional_escalation(gaza: Num, lebanon: Num, red_sea: Num,
+                        weights: tuple[float, float, float]) -> Num:
+    """Regional escalation in [0, 1]: weighted mean of the three drivers."""
+    total = sum(weights) or 1.0
+    return (weights[0] * gaza + weights[1] * lebanon + weights[2] * red_sea) / total
+
+
+def attack_motive(hostility: Num, escalation: Num, alignment: Num, emboldenment: Num,
+                  patron_signal: Num, base: float, w_hostility: float, w_escalation: float,
+                  w_emboldenment: float, w_patron: float) -> Num:
+    """Motive to attack (logit units).
+
+    base + w_h * hostility + w_r * escalation * alignment + w_e * emboldenment
+    + w_p * patron_signal * alignment (the signal is negative when restraining).
+    """
+    return (base + w_hostility * hostility + w_escalation * escalation * alignment
+            + w_emboldenment * emboldenment + w_patron * patron_signal * alignment)
+
+
+def attack_restraint(pressure: Num, deterrence: Num, stake: Num, w_pressure: float,
+                     w_deterrence: float, w_stake: float) -> Num:
+    """Restraint on attacking (logit units): w_p * pressure + w_d * deterrence + w_s * stake."""
+    return w_pressure * pressure + w_deterrence * deterrence + w_stake * stake
+
+
+def attack_probability(capacity: Num, motive: Num, restraint: Num) -> Num:
+    """Daily chance that one launch team attacks: capacity x logistic(motive - restraint)."""
+    return clip01(capacity) * logistic(motive - restraint)
+
+
+def relax(value: Num, target: Num, rate: Num) -> Num:
+    """Move ``value`` a share ``rate`` of the way toward ``target`` (one day)."""
+    return value + rate * (target - value)
+
+
+def hostility_update(hostility: Num, baseline: Num, appeasement: Num, drift: float,
+                     appeasement_rate: float) -> Num:
+    """One day of hostility: it drifts back to the faction's underlying hostility and
+    falls fast under appeasement (a temporary quiet that ends when appeasement does).
+
+    h' = h + drift (h0 - h) - appeasement_rate * appeasement * h.
+    """
+    return clip01(hostility + drift * (baseline - hostility)
+                  - appeasement_rate * appeasement * hostility)
+
+
+def persuasion_update(baseline: Num, persuasion: Num, receptiveness: Num, rate: float) -> Num:
+    """One day of persuasion on the underlying hostility h0: slow, durable, and in
+    proportion to receptiveness (nearly useless on hardliners).
+
+    h0' = h0 (1 - rate * persuasion * receptiveness).
+    """
+    return baseline * (1.0 - rate * persuasion * receptiveness)
+
+
+def emboldenment_update(emboldenment: Num, appeasement: Num, attacked: Num, gain: float,
+                        decay: float) -> Num:
+    """One day of emboldenment: learned that attacks pay when appeased while attacking.
+
+    e' = e + gain * appeasement * attacked * (1 - e) - decay * e, with attacked in {0, 1}.
+    """
+    return clip01(emboldenment + gain * appeasement * attacked * (1.0 - emboldenment)
+                  - decay * emboldenment)
+
+
+def stake_update(stake: Num, baseline: Num, accommodation: Num, rate: float,
+                 decay: float) -> Num:
+    """One day of stake in the state: rises slowly with accommodation, decays to baseline."""
+    return clip01(stake + rate * accommodation * (1.0 - stake) + decay * (baseline - stake))
+
+
+def capability_ceiling(stake: Num, accommodation: Num, gain: float) -> Num:
+    """Capability ceiling (1 = the faction's own means) grown by state resources."""
+    return 1.0 + gain * stake * accommodation
+
+
+def capability_update(capability: Num, ceiling: Num, resupply: Num, pressure: Num,
+                      stake: Num, accommodation: Num, resupply_gain: float,
+                      erosion: float) -> Num:
+    """One day of capability: logistic resupply toward the ceiling, eroded by pressure.
+
+    c' = c + r (1 + g * stake * accommodation) c_room - erosion * pressure * c,
+    where c_room = max(ceiling - c, 0).
+    """
+    room = ceiling - capability
+    room = np.maximum(room, 0.0) if isinstance(room, np.ndarray) else max(room, 0.0)
+    regrowth = resupply * (1.0 + resupply_gain * stake * accommodation) * room
+    return capability + regrowth - erosion * pressure * capability
+
+
+def tension_update(tension: Num, pressure: Num, stake: Num, rate: float, decay: float) -> Num:
+    """One day of tension with the state: t' = t + rate * pressure * (1 - stake/2) - decay * t."""
+    return tension + rate * pressure * (1.0 - 0.5 * stake) - decay * tension
+
+
+def clash_probability(tension: Num, tolerance: Num, slope: float) -> Num:
+    """Daily chance of an armed clash with the state: slope x (tension - tolerance), in [0,1]."""
+    return clip01(slope * (tension - tolerance))
+
+
+def intercept_probability(air_defence: Num, interceptability: Num, force_protection: Num,
+                          gain: float) -> Num:
+    """Chance an incoming round is intercepted: defence x interceptability x (1 + gain x fp)."""
+    return clip01(air_defence * interceptability * (1.0 + gain * force_protection))
+
+
+def mean_injuries(lethality: Num, hardening: Num, force_protection: Num, scale: float,
+                  protection_cut: float) -> Num:
+    """Mean injuries of one hit: scale x lethality x (1 - hardening) x (1 - cut x fp)."""
+    return scale * lethality * (1.0 - hardening) * (1.0 - protection_cut * force_protection)
+
+
+def draw_casualties(rng: np.random.Generator, mean: float, dispersion: float,
+                    death_rate: float) -> tuple[int, int]:
+    """Casualties of one hit: a heavy-tailed negative binomial split into injuries and deaths.
+
+    The count of people hurt is negative binomial with the given mean and shape k
+    (variance mean + mean^2 / k; small k gives most hits no casualties and a few
+    many); each is a death with chance ``death_rate``.
+
+    Returns:
+        (injuries, deaths)
+
+    """
+    if mean <= 0.0:
+        return 0, 0
+    hurt = int(rng.negative_binomial(dispersion, dispersion / (dispersion + mean)))
+    deaths = int(rng.binomial(hurt, death_rate)) if hurt else 0
+    return hurt - deaths, deaths
+
+
+def consent_probability(pressure: Num, appeasement: Num, base: float, per_pressure: float,
+                        per_appeasement: float) -> Num:
+    """Chance the government consents to a coalition strike (else the coalition acts alone)."""
+    return clip01(base + per_pressure * pressure - per_appeasement * appeasement)
+
+
+def strike_triggered(policy: str, attacks_window: float, injuries_window: float,
+                     deaths_today: int, attacks_threshold: float, injuries_threshold: float,
+                     deaths_threshold: int) -> bool:
+    """Whether the coalition's retaliation policy calls for a strike today.
+
+    ``none`` never strikes; ``proportional`` strikes when attacks or injuries in
+    the window reach their thresholds or deaths today reach theirs; ``escalatory``
+    uses half the thresholds.
+    """
+    if policy == "none":
+        return False
+    factor = 0.5 if policy == "escalatory" else 1.0
+    return (deaths_today >= deaths_threshold
+            or attacks_window >= factor * attacks_threshold
+            or injuries_window >= factor * injuries_threshold)
+
+
+def stability_update(stability: Num, baseline: float, recovery: float, attacks: Num,
+                     clashes: Num, strike_cost: Num, pressure: Num, confrontation: Num,
+                     attack_cost: float, clash_cost: float, pressure_cost: float,
+                     pressure_safe: float, confrontation_cost: float) -> Num:
+    """One day of the stability index in [0, 1].
+
+    It recovers toward its baseline and pays for attacks, clashes, coalition
+    strikes, pressure above a safe level, and each day of open confrontation.
+    """
+    over = pressure - pressure_safe
+    over = np.maximum(over, 0.0) if isinstance(over, np.ndarray) else max(over, 0.0)
+    loss = (attack_cost * attacks + clash_cost * clashes + strike_cost
+            + pressure_cost * over + confrontation_cost * confrontation)
+    return clip01(stability + recovery * (baseline - stability) - loss)
+
+
+def haversine_km(lat1: Num, lon1: Num, lat2: Num, lon2: Num) -> Num:
+    """Great-circle distance in km between points given in degrees."""
+    lat1, lon1, lat2, lon2 = (np.radians(v) for v in (lat1, lon1, lat2, lon2))
+    a = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
