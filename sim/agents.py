@@ -84,7 +84,8 @@ class Militia(mesa.Agent):
         self.weapon_weights = dict(faction.weapons)
         self.capability = faction.capability
         self.hostility, self.stake = faction.hostility, faction.stake
-        self.emboldenment = self.tension = self.deterrence = 0.0
+        self.emboldenment = faction.emboldenment
+        self.tension = self.deterrence = 0.0
         self.attacks_today = 0
         self.clashed = False
         self.targets: list[tuple[str, Weapon, list[BaseSite], list[float]]] = []
@@ -187,8 +188,12 @@ class Militia(mesa.Agent):
                                        self.model.mechanisms.clash_slope)
 
     def struck(self, damage: float, revenge: float, deterrence: float) -> None:
-        """A coalition strike: capability cut, revenge raises hostility, deterrence felt."""
+        """Suffer a coalition strike: capability cut, revenge raises hostility, deterrence felt."""
         self.capability *= 1.0 - damage
+        self.angered(revenge, 2.0 * deterrence)
+
+    def angered(self, revenge: float, deterrence: float) -> None:
+        """Feel a strike on oneself or an ally: hostility (x alignment for allies) and deterrence."""
         self.hostility = rules.clip01(self.hostility + revenge)
         self.deterrence += deterrence
 
@@ -275,7 +280,9 @@ class Command(mesa.Agent):
         target.struck(rules.clip01(m.strike_damage * factor), m.revenge * factor,
                       m.strike_deterrence)
         for militia in model.militias:
-            militia.deterrence += m.strike_deterrence
+            if militia is not target:
+                militia.angered(m.revenge * factor * m.solidarity * militia.alignment,
+                                m.strike_deterrence)
         self.strike_cost_today += m.stability_strike_cost * (1.0 if consent else
                                                               m.unilateral_multiplier)
         self.strikes_today += 1

@@ -174,7 +174,7 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     return found
 
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("sim.cli_docs",)
 """Modules that add subcommands; each imports nothing heavy at module level."""
 
 

@@ -97,8 +97,14 @@ def emboldenment_update(emboldenment: Num, appeasement: Num, attacked: Num, gain
 
 def stake_update(stake: Num, baseline: Num, accommodation: Num, rate: float,
                  decay: float) -> Num:
-    """One day of stake in the state: rises slowly with accommodation, decays to baseline."""
-    return clip01(stake + rate * accommodation * (1.0 - stake) + decay * (baseline - stake))
+    """One day of stake in the state.
+
+    Accommodation is taken up in proportion to the stake a faction already has
+    (factions inside government absorb posts and salaries; hardliners little), and
+    the stake relaxes to its baseline without it:
+    s' = s + rate * accommodation * s (1 - s) + decay (s0 - s).
+    """
+    return clip01(stake + rate * accommodation * stake * (1.0 - stake) + decay * (baseline - stake))
 
 
 def capability_ceiling(stake: Num, accommodation: Num, gain: float) -> Num:
@@ -112,11 +118,12 @@ def capability_update(capability: Num, ceiling: Num, resupply: Num, pressure: Nu
     """One day of capability: logistic resupply toward the ceiling, eroded by pressure.
 
     c' = c + r (1 + g * stake * accommodation) c_room - erosion * pressure * c,
-    where c_room = max(ceiling - c, 0).
+    where c_room = max(ceiling - c, 0) and the regrowth rate is capped at 1
+    (capability never overshoots the ceiling).
     """
     room = ceiling - capability
     room = np.maximum(room, 0.0) if isinstance(room, np.ndarray) else max(room, 0.0)
-    regrowth = resupply * (1.0 + resupply_gain * stake * accommodation) * room
+    regrowth = clip01(resupply * (1.0 + resupply_gain * stake * accommodation)) * room
     return capability + regrowth - erosion * pressure * capability
 
 

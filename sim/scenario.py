@@ -88,7 +88,9 @@ def resolve_path(name_or_path: str | Path) -> Path:
     if candidate.suffix == ".toml" or candidate.exists():
         if candidate.is_file():
             return candidate
-        raise ScenarioError(candidate, "(file)", str(name_or_path), "no such file")
+        raise ScenarioError(candidate, "(file)", str(name_or_path),
+                            "no such file; give the path of a scenario .toml file "
+                            "or the name of a shipped scenario")
     for folder in (Path("scenarios"), SCENARIO_DIR):
         path = folder / f"{name_or_path}.toml"
         if path.is_file():
@@ -139,7 +141,9 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins, list[Path
         raise ScenarioError(chain[-1], "extends", path.name, f"cyclic extends ({cycle})")
     if not path.is_file():
         where = chain[-1] if chain else path
-        raise ScenarioError(where, "extends" if chain else "(file)", path.name, "no such file")
+        raise ScenarioError(where, "extends" if chain else "(file)", path.name,
+                            f"no such file ({_show(path)}); extends takes a path relative "
+                            "to the extending file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -218,10 +222,45 @@ def _validate(data: dict, origins: Origins, path: Path) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
+        if not error["loc"] and error["type"] == "value_error":
+            key, value, allowed = _model_error(data, error["msg"])
+            loc = tuple(key.split("."))
+            below = {f for k, f in origins.items() if k[:len(loc)] == loc}
+            file = path if path.resolve() in below else _origin(origins, loc, path)
+            raise ScenarioError(file, key, value, allowed) from None
         loc = _named_loc(data, error["loc"])
+        if error["type"] in ("missing", "too_short") and loc and loc[-1].isdigit():
+            loc = loc[:-1]  # a list or tuple too short: show the whole value
+            error = {**error, "type": "too_short", "input": _lookup(data, loc)}
         file = _origin(origins, loc, path)
         value = error.get("input", _MISSING) if error["type"] != "missing" else _MISSING
         raise ScenarioError(file, _key(loc, origins), value, _allowed(error, loc)) from None
+
+
+def _model_error(data: dict, msg: str) -> tuple[str, Any, str]:
+    """Split a whole-scenario check ("factions.x.weapons: unknown ...") into key, value, why."""
+    msg = msg.removeprefix("Value error, ")
+    key, sep, why = msg.partition(": ")
+    if not sep or " " in key:
+        return "(scenario)", _MISSING, msg
+    value = _lookup(data, tuple(key.split(".")))
+    return key, value, why
+
+
+def _lookup(data: dict, loc: tuple[str, ...]) -> Any:
+    """The raw value at a key path (faction and base entries addressed by name)."""
+    node: Any = data
+    for part in loc:
+        if isinstance(node, list):
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part),
+                        node[int(part)] if part.isdigit() and int(part) < len(node) else None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return _MISSING
+        if node is None:
+            return _MISSING
+    return node
 
 
 def _named_loc(data: dict, loc: tuple) -> tuple[str, ...]:
@@ -256,7 +295,10 @@ def _allowed(error: dict, loc: tuple[str, ...]) -> str:
     if kind == "missing":
         return "required key is missing"
     bounds = _bounds(loc)
-    msg = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+    if kind == "too_short":
+        return f"too few items{bounds}"
+    msg = (error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+           .replace("String should", "must"))
     return f"{msg}{bounds}"
 
 
@@ -297,6 +339,11 @@ def _bounds(loc: tuple[str, ...]) -> str:
     info = owner.model_fields.get(loc[-1])
     if info is None:
         return ""
+    return _field_bounds(info)
+
+
+def _field_bounds(info: Any) -> str:
+    """' (allowed: <type>, >= a and <= b)' for a pydantic field."""
     parts = []
     for item in info.metadata:
         for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
@@ -305,6 +352,8 @@ def _bounds(loc: tuple[str, ...]) -> str:
     kind = getattr(info.annotation, "__name__", str(info.annotation))
     if isinstance(info.annotation, types.UnionType):
         kind = str(info.annotation)
+    if typing.get_origin(info.annotation) is tuple:
+        kind = f"a list of {len(typing.get_args(info.annotation))} numbers"
     return f" (allowed: {kind}{', ' + ' and '.join(parts) if parts else ''})"
 
 
@@ -337,7 +386,8 @@ def _check_event_value(event: Event, cls: type[BaseModel], field: str, file: Pat
         adapter.validate_python(event.value)
     except ValidationError as exc:
         msg = exc.errors()[0]["msg"].replace("Input should be", "must be")
-        raise ScenarioError(file, f"{key}.value", event.value, f"{event.set}: {msg}") from None
+        raise ScenarioError(file, f"{key}.value", event.value,
+                            f"{event.set}: {msg}{_field_bounds(info)}") from None
 
 
 # -------------------------------------------------------------------- overrides

@@ -30,7 +30,7 @@ Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_lengt
 class Frozen(BaseModel):
     """Base for all scenario objects: immutable, unknown keys refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --------------------------------------------------------------------------- run
@@ -107,7 +107,8 @@ class CoalitionLevers(Frozen):
     """The U.S.-led coalition's command: posture and retaliation policy."""
 
     retaliation: Retaliation = Field(
-        Retaliation.proportional, description="Retaliation policy: none, proportional, escalatory."
+        Retaliation.proportional, strict=False,
+        description="Retaliation policy: none, proportional, escalatory."
     )
     force_protection: Unit = Field(
         0.5, description="Force-protection posture: raises interception, lowers injuries."
@@ -170,7 +171,8 @@ class Faction(Frozen):
     lat: float = Field(ge=-90, le=90, description="Home area latitude, degrees.")
     lon: float = Field(ge=-180, le=180, description="Home area longitude, degrees.")
     teams: int = Field(ge=0, le=50, description="Launch teams: most attacks it can mount a day.")
-    capability: Unit = Field(1.0, description="Initial capability as a share of its ceiling.")
+    capability: Unit = Field(1.0, description="Initial capability as a share of its own means.")
+    emboldenment: Unit = Field(0.0, description="Initial emboldenment (attacks have paid before).")
     resupply: Unit = Field(description="Daily regeneration rate of capability.")
     hostility: Unit = Field(description="Baseline hostility toward the coalition.")
     alignment: Unit = Field(description="Alignment with the patron (response to its signal).")
@@ -193,7 +195,7 @@ class Base(Frozen):
 
     name: Ident = Field(description="Identifier used in events and tables.")
     label: str = Field("", description="Human-readable name.")
-    country: Country = Field(description="Iraq, Syria or Jordan.")
+    country: Country = Field(strict=False, description="Iraq, Syria or Jordan.")
     lat: float = Field(ge=-90, le=90, description="Latitude, degrees.")
     lon: float = Field(ge=-180, le=180, description="Longitude, degrees.")
     troops: int = Field(ge=0, le=100_000, description="Stylised U.S. troop level.")
@@ -206,37 +208,37 @@ class Mechanisms(Frozen):
     """Model coefficients (see docs/model.md for each formula)."""
 
     base_propensity: float = Field(-2.6, ge=-20, le=20, description="Intercept of the attack logit.")
-    w_hostility: NonNeg = Field(3.0, description="Logit weight of hostility.")
+    w_hostility: NonNeg = Field(5.0, description="Logit weight of hostility.")
     w_escalation: NonNeg = Field(1.6, description="Logit weight of regional escalation x alignment.")
-    w_emboldenment: NonNeg = Field(2.5, description="Logit weight of emboldenment.")
+    w_emboldenment: NonNeg = Field(6.0, description="Logit weight of emboldenment.")
     w_patron: NonNeg = Field(1.5, description="Logit weight of the patron's signal x alignment.")
     w_pressure: NonNeg = Field(1.2, description="Logit restraint weight of pressure.")
-    w_deterrence: NonNeg = Field(1.5, description="Logit restraint weight of deterrence.")
+    w_deterrence: NonNeg = Field(1.0, description="Logit restraint weight of deterrence.")
     w_stake: NonNeg = Field(2.5, description="Logit restraint weight of stake.")
     escalation_weights: tuple[NonNeg, NonNeg, NonNeg] = Field(
-        (0.6, 0.25, 0.15), description="Weights of gaza, lebanon, red_sea in escalation."
+        (0.6, 0.25, 0.15), strict=False, description="Weights of gaza, lebanon, red_sea in escalation."
     )
     hostility_drift: Unit = Field(0.05, description="Daily return of hostility to its underlying "
                                   "level.")
-    appeasement_rate: Unit = Field(0.06, description="Daily hostility reduction per appeasement.")
-    persuasion_rate: Unit = Field(0.01, description="Daily reduction of underlying hostility "
+    appeasement_rate: Unit = Field(0.1, description="Daily hostility reduction per appeasement.")
+    persuasion_rate: Unit = Field(0.02, description="Daily reduction of underlying hostility "
                                   "per (persuasion x receptiveness).")
-    emboldenment_gain: Unit = Field(0.06, description="Emboldenment per day appeased while attacking.")
-    emboldenment_decay: Unit = Field(0.004, description="Daily decay of emboldenment.")
-    stake_rate: Unit = Field(0.01, description="Daily growth of stake per accommodation.")
-    stake_decay: Unit = Field(0.005, description="Daily return of stake to baseline.")
+    emboldenment_gain: Unit = Field(0.04, description="Emboldenment per day appeased while attacking.")
+    emboldenment_decay: Unit = Field(0.015, description="Daily decay of emboldenment.")
+    stake_rate: Unit = Field(0.03, description="Daily growth of stake per accommodation.")
+    stake_decay: Unit = Field(0.02, description="Daily return of stake to baseline.")
     accommodation_capability_gain: NonNeg = Field(
         1.0, description="Capability ceiling gain per (stake x accommodation)."
     )
     accommodation_resupply_gain: NonNeg = Field(
         1.5, description="Resupply gain per (stake x accommodation)."
     )
-    attack_cost: Unit = Field(0.08, description="Capability used by one attack.")
+    attack_cost: Unit = Field(0.012, description="Capability used by one attack.")
     pressure_erosion: Unit = Field(0.01, description="Daily capability eroded per pressure.")
     foil_rate: Unit = Field(0.35, description="Chance per pressure that an attack is foiled.")
-    tension_rate: Unit = Field(0.05, description="Daily tension per pressure (x (1 - stake/2)).")
+    tension_rate: Unit = Field(0.04, description="Daily tension per pressure (x (1 - stake/2)).")
     tension_decay: Unit = Field(0.05, description="Daily decay of tension.")
-    clash_slope: NonNeg = Field(0.6, description="Daily clash chance per unit tension over tolerance.")
+    clash_slope: NonNeg = Field(0.3, description="Daily clash chance per unit tension over tolerance.")
     clash_release: Unit = Field(0.3, description="Share of tension released by a clash.")
     contagion: Unit = Field(0.12, description="Tension added to other factions by a clash.")
     confrontation_factions: int = Field(
@@ -245,28 +247,30 @@ class Mechanisms(Frozen):
     confrontation_window: int = Field(10, ge=1, description="Window for confrontation, days.")
     confrontation_cooldown: int = Field(21, ge=1, description="Clash-free days that end it.")
     stability_baseline: Unit = Field(0.75, description="Stability the state returns to.")
-    stability_recovery: Unit = Field(0.03, description="Daily return of stability to baseline.")
+    stability_recovery: Unit = Field(0.05, description="Daily return of stability to baseline.")
     stability_attack_cost: Unit = Field(0.001, description="Stability lost per attack.")
-    stability_clash_cost: Unit = Field(0.04, description="Stability lost per clash.")
-    stability_confrontation_cost: Unit = Field(0.01, description="Daily loss in confrontation.")
+    stability_clash_cost: Unit = Field(0.03, description="Stability lost per clash.")
+    stability_confrontation_cost: Unit = Field(0.005, description="Daily loss in confrontation.")
     stability_pressure_cost: Unit = Field(0.012, description="Daily loss per pressure over safe.")
     pressure_safe: Unit = Field(0.4, description="Pressure level that costs no stability.")
-    stability_strike_cost: Unit = Field(0.02, description="Stability lost per coalition strike.")
-    unilateral_multiplier: NonNeg = Field(2.5, description="Cost multiplier without consent.")
+    stability_strike_cost: Unit = Field(0.015, description="Stability lost per coalition strike.")
+    unilateral_multiplier: NonNeg = Field(2.0, description="Cost multiplier without consent.")
     consent_base: Unit = Field(0.3, description="Consent chance with no pressure or appeasement.")
     consent_pressure: Unit = Field(0.6, description="Consent chance added per pressure.")
     consent_appeasement: Unit = Field(0.3, description="Consent chance removed per appeasement.")
     deference: Unit = Field(0.5, description="Strikes withheld per pressure (coalition defers).")
-    strike_damage: Unit = Field(0.3, description="Capability share destroyed by a strike.")
-    strike_deterrence: Unit = Field(0.15, description="Deterrence added to all factions.")
-    revenge: Unit = Field(0.2, description="Hostility added to the struck faction.")
-    escalatory_factor: NonNeg = Field(1.6, description="Damage and revenge multiplier, escalatory.")
-    deterrence_decay: Unit = Field(0.03, description="Daily decay of deterrence.")
+    strike_damage: Unit = Field(0.15, description="Capability share destroyed by a strike.")
+    strike_deterrence: Unit = Field(0.06, description="Deterrence added to all factions.")
+    revenge: Unit = Field(0.3, description="Hostility added to the struck faction.")
+    solidarity: Unit = Field(0.1, description="Share of the revenge felt by other factions "
+                             "(x alignment).")
+    escalatory_factor: NonNeg = Field(1.5, description="Damage and revenge multiplier, escalatory.")
+    deterrence_decay: Unit = Field(0.05, description="Daily decay of deterrence.")
     casualty_scale: NonNeg = Field(1.45, description="Global multiplier on injuries per hit.")
     casualty_dispersion: float = Field(
         0.2, gt=0, le=100, description="Negative-binomial shape k (smaller = heavier tail)."
     )
-    death_rate: Unit = Field(0.008, description="Chance that each injury is a death instead.")
+    death_rate: Unit = Field(0.006, description="Chance that each injury is a death instead.")
     force_protection_intercept: NonNeg = Field(0.4, description="Interception gain per posture.")
     force_protection_injury: Unit = Field(0.4, description="Injury cut per posture.")
     deescalation_attacks: int = Field(
