@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean app
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check sim tests
 	$(BIN)/python -m pytest -q
+
+app: $(STAMP)
+	$(BIN)/sim app
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests

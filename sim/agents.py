@@ -38,9 +38,14 @@ class Government(mesa.Agent):
         self.clashes_since_review = 0
 
     def step(self) -> None:
-        """Review the levers on review days when an adaptive rule is on."""
-        if self.adaptive and self.model.day % self.rule.review_days == 0:
-            self.review(self.model.attacks_last(7))
+        """End of the day: stability pays the day's costs; on review days the adaptive rule
+        sets the levers for the days that follow (from the last seven days' attacks).
+        """
+        model = self.model
+        self.update_stability(model.attacks_today, model.clashes_today,
+                              model.command.strike_cost_today, model.confrontation)
+        if self.adaptive and model.day % self.rule.review_days == 0:
+            self.review(model.attacks_last(7))
 
     def review(self, weekly_attacks: float) -> None:
         """Apply the adaptive rule: pressure up while attacks are high and the state stable;

@@ -56,30 +56,63 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="root seed (default: run.seed)")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (default 1)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="run on a Dask cluster through this scheduler (default: the "
+                        "SIM_SCHEDULER environment variable); see docs/performance.md")
+    parser.add_argument("--backend", choices=("serial", "processes", "dask"),
+                        help="where replications run (default: dask with a scheduler, else "
+                        "processes when --workers > 1, else this process)")
     parser.add_argument("--out", type=Path, help="output folder")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario and write its folder."""
+    """Run one scenario (or finish an interrupted run) and write its folder.
+
+    Results stream to ``OUT.partial`` chunk by chunk and the folder is renamed to
+    ``OUT`` when complete. Exit status 1 when any replication failed (listed in
+    ``failures.csv``; the others are kept).
+    """
     from sim import runner
     from sim.scenario import load_with_sources
 
     loaded = load_with_sources(args.scenario)
     spec = loaded.scenario
-    reps = args.reps or spec.run.replications
-    out = args.out or Path("results") / spec.name / timestamp()
-    update, close = progress_bar(reps, spec.name)
-    try:
-        result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update)
-    finally:
-        close()
-    result.metadata["sources"] = [_rel(p) for p in loaded.sources]
-    result.metadata["source_hash"] = loaded.source_hash
-    result.metadata["command"] = " ".join(["sim", *sys.argv[1:]])
-    result.write(out)
-    print(f"{spec.name}: {reps} replications x {result.metadata['days']} days "
-          f"in {result.metadata['wall_time_s']:.1f} s -> {out}")
+    extra = {"sources": [_rel(p) for p in loaded.sources], "source_hash": loaded.source_hash,
+             "command": args.command_line}
+    backend = {"backend": args.backend, "scheduler": args.scheduler}
+    if args.resume is not None:
+        store = runner.RunStore.open(args.resume)
+        if store.spec.name != spec.name:
+            raise UsageError(f"{args.resume} is a run of '{store.spec.name}', not '{spec.name}'")
+        out, reps = store.final, store.plan["replications"]
+        update, close = progress_bar(reps, spec.name)
+        try:
+            result = runner.resume(args.resume, args.workers, progress=update,
+                                   metadata={"command": extra["command"]}, **backend)
+        finally:
+            close()
+    else:
+        reps = args.reps or spec.run.replications
+        out = args.out or Path("results") / spec.name / timestamp()
+        update, close = progress_bar(reps, spec.name)
+        try:
+            result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update,
+                                out=out, metadata=extra, **backend)
+        except KeyboardInterrupt:
+            close()
+            print(f"interrupted: finished chunks are kept; complete the run with "
+                  f"'sim run {args.scenario} --resume {out}'", file=sys.stderr)
+            return 130
+        finally:
+            close()
+    failed = len(result.failures)
+    print(f"{spec.name}: {reps - failed} of {reps} replications x {result.metadata['days']} "
+          f"days in {result.metadata['wall_time_s']:.1f} s -> {out}")
     print(format_intervals(result.intervals()))
+    if failed:
+        print(f"error: {failed} of {reps} replications failed; see {Path(out) / 'failures.csv'}",
+              file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -150,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run one scenario's replications and write tables")
     p.add_argument("scenario", help="scenario file or shipped scenario name")
     add_run_options(p)
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help="finish an interrupted run in DIR (its --out): only missing "
+                   "replications run; --reps/--seed/--days are taken from the run")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate scenario files without running them")
@@ -174,14 +210,17 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     return found
 
 
-COMMAND_MODULES: tuple[str, ...] = ("sim.cli_docs",)
+COMMAND_MODULES: tuple[str, ...] = ("sim.cli_compare", "sim.cli_teach", "sim.cli_calibrate",
+                                   "sim.cli_docs")
 """Modules that add subcommands; each imports nothing heavy at module level."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sim`` and ``python -m sim``."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    args.command_line = " ".join(["sim", *words])
     from sim.scenario import ScenarioError
 
     try:
@@ -189,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (UsageError, FileExistsError) as exc:
+    except (UsageError, FileExistsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

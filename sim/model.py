@@ -6,7 +6,6 @@ validated :class:`~sim.schema.Scenario` and a seed, and hands back tables.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import mesa
@@ -19,6 +18,8 @@ from sim.schema import Event, Scenario
 
 COUNTRIES = ("Iraq", "Syria", "Jordan")
 EVENT_COLUMNS = ("day", "kind", "faction", "base", "weapon", "outcome", "injuries", "deaths")
+VALUE_COLUMNS = ("stability", "mean_hostility", "mean_capability", "escalation", "patron_signal",
+                 "accommodation", "appeasement", "persuasion", "pressure")
 
 
 @dataclass
@@ -68,32 +69,39 @@ class IraqModel(mesa.Model):
             self.events_by_day.setdefault(event.day, []).append(event)
         self._init_records()
         self.confrontation = False
+        self.clashes_today = 0
         self.last_clash_day = -10**9
         self.recent_clashes: list[tuple[int, int]] = []
 
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
-        """One day: events, government, factions, clashes, coalition, stability, record."""
+        """One day: events, factions, clashes, coalition, government (stability, review), record."""
         self.day += 1
         for event in self.events_by_day.get(self.day, ()):
             self.apply(event)
         self._start_day()
-        self.government.step()
         for militia in self.militias:
             militia.step()
-        clashes = self.resolve_clashes()
+        self.clashes_today = self.resolve_clashes()
         self.command.step()
-        self.government.update_stability(self.attacks_today, clashes,
-                                         self.command.strike_cost_today, self.confrontation)
-        self._record(clashes)
+        self.government.step()
+        self._record(self.clashes_today)
         if self.day >= self.days:
             self.running = False
 
     def run(self) -> None:
-        """Run every day of the horizon."""
+        """Run every day of the horizon.
+
+        Calls the day's :meth:`step` directly: Mesa's wrapped ``step`` goes through its
+        event list (an event object and a reschedule per day), about a fifth of a
+        short run's time, and this model schedules nothing else on it.
+        """
+        day = self._user_step
         while self.running:
-            self.step()
+            self.steps += 1
+            day()
+        self.time = float(self.steps)
 
     def resolve_clashes(self) -> int:
         """Today's clashes with the state: contagion among factions and open confrontation."""
@@ -155,18 +163,44 @@ class IraqModel(mesa.Model):
     # --------------------------------------------------------------- recording
 
     def _init_records(self) -> None:
-        n = self.days
         names = ["attacks", "intercepted", "injuries", "deaths", "strikes", "clashes", "foiled",
                  *(f"attacks_{c.lower()}" for c in COUNTRIES),
                  *(f"attacks_{f.name}" for f in self.militias),
                  *(f"attacks_{w}" for w in self.weapons)]
-        self.daily_counts = {name: np.zeros(n, dtype=np.int32) for name in names}
-        self.daily_values = {name: np.zeros(n) for name in (
-            "stability", "mean_hostility", "mean_capability", "escalation", "patron_signal",
-            "accommodation", "appeasement", "persuasion", "pressure")}
-        self.daily_values["open_confrontation"] = np.zeros(n, dtype=bool)
+        column = {name: j for j, name in enumerate(names)}
+        # Today's counts are tallied in a plain list (one slot per count column) and kept
+        # as one row per day; numpy arrays are built only when asked (``daily_counts``).
+        self._count_names = tuple(names)
+        self._tally = [0] * len(names)
+        self._count_rows: list[list[int]] = []
+        self._value_rows: list[tuple] = []
+        self._country_column = {c: column[f"attacks_{c.lower()}"] for c in COUNTRIES}
+        self._faction_column = [column[f"attacks_{f.name}"] for f in self.militias]
+        self._weapon_column = {w: column[f"attacks_{w}"] for w in self.weapons}
+        self._attacks_by_day: list[int] = []
+        self._injuries_by_day: list[int] = []
         self.events: list[tuple] = []
-        self.attacks_by_faction = np.zeros((n, len(self.militias)), dtype=np.int32)
+
+    @property
+    def daily_counts(self) -> dict[str, np.ndarray]:
+        """Daily counts by column name, one entry per day of the horizon (zero after today)."""
+        counts = np.zeros((self.days, len(self._count_names)), dtype=np.int32)
+        if self._count_rows:
+            counts[:len(self._count_rows)] = self._count_rows
+        return {name: counts[:, j] for j, name in enumerate(self._count_names)}
+
+    @property
+    def daily_values(self) -> dict[str, np.ndarray]:
+        """Daily state values by column name, one entry per day of the horizon."""
+        values = np.zeros((self.days, len(VALUE_COLUMNS)))
+        confrontation = np.zeros(self.days, dtype=bool)
+        if self._value_rows:
+            n = len(self._value_rows)
+            values[:n] = [row[:-1] for row in self._value_rows]
+            confrontation[:n] = [row[-1] for row in self._value_rows]
+        found = {name: values[:, j] for j, name in enumerate(VALUE_COLUMNS)}
+        found["open_confrontation"] = confrontation
+        return found
 
     def _start_day(self) -> None:
         self.attacks_today = self.injuries_today = self.deaths_today = 0
@@ -175,24 +209,25 @@ class IraqModel(mesa.Model):
     def record_attack(self, attacker: Militia, base: BaseSite, weapon: str, outcome: str,
                       injuries: int, deaths: int) -> None:
         """Count one attack in today's tallies and the event log."""
-        i, counts = self._i, self.daily_counts
         self.attacks_today += 1
         self.injuries_today += injuries
         self.deaths_today += deaths
-        counts["attacks"][i] += 1
-        counts[f"attacks_{base.country.lower()}"][i] += 1
-        counts[f"attacks_{attacker.name}"][i] += 1
-        counts[f"attacks_{weapon}"][i] += 1
-        counts["intercepted"][i] += outcome == "intercepted"
-        counts["injuries"][i] += injuries
-        counts["deaths"][i] += deaths
-        self.attacks_by_faction[i, attacker.index] += 1
-        self.log_event("attack", attacker.name, base.name, weapon, outcome, injuries, deaths)
+        tally = self._tally
+        tally[0] += 1  # attacks
+        if outcome == "intercepted":
+            tally[1] += 1
+        tally[2] += injuries
+        tally[3] += deaths
+        tally[self._country_column[base.country]] += 1
+        tally[self._faction_column[attacker.index]] += 1
+        tally[self._weapon_column[weapon]] += 1
+        self.events.append((self.day, "attack", attacker.name, base.name, weapon, outcome,
+                            injuries, deaths))
 
     def record_foiled(self, attacker: Militia, base: BaseSite, weapon: str) -> None:
         """Count one attack foiled before launch by government pressure."""
-        self.daily_counts["foiled"][self._i] += 1
-        self.log_event("foiled", attacker.name, base.name, weapon, "foiled", 0, 0)
+        self._tally[6] += 1
+        self.events.append((self.day, "foiled", attacker.name, base.name, weapon, "foiled", 0, 0))
 
     def log_event(self, kind: str, faction: str, base: str, weapon: str, outcome: str,
                   injuries: int, deaths: int) -> None:
@@ -200,33 +235,36 @@ class IraqModel(mesa.Model):
         self.events.append((self.day, kind, faction, base, weapon, outcome, injuries, deaths))
 
     def _record(self, clashes: int) -> None:
-        i, values, gov = self._i, self.daily_values, self.government
-        self.daily_counts["strikes"][i] = self.command.strikes_today
-        self.daily_counts["clashes"][i] = clashes
-        values["stability"][i] = gov.stability
-        values["mean_hostility"][i] = sum(f.hostility for f in self.militias) / len(self.militias)
-        values["mean_capability"][i] = (sum(f.capability for f in self.militias)
-                                        / len(self.militias))
-        values["escalation"][i] = self.region.escalation
-        values["patron_signal"][i] = self.region.signal
-        for lever in ("accommodation", "appeasement", "persuasion", "pressure"):
-            values[lever][i] = getattr(gov, lever)
-        values["open_confrontation"][i] = self.confrontation
+        gov, militias, tally = self.government, self.militias, self._tally
+        tally[4] = self.command.strikes_today
+        tally[5] = clashes
+        self._count_rows.append(tally)
+        self._attacks_by_day.append(tally[0])
+        self._injuries_by_day.append(tally[2])
+        self._tally = [0] * len(tally)
+        region = self.region
+        self._value_rows.append((
+            gov.stability, sum(f.hostility for f in militias) / len(militias),
+            sum(f.capability for f in militias) / len(militias), region.escalation,
+            region.signal, gov.accommodation, gov.appeasement, gov.persuasion, gov.pressure,
+            self.confrontation))
 
     def attacks_last(self, days: int) -> int:
         """Attacks in the last ``days`` days, today included."""
         i = self.day
-        return int(self.daily_counts["attacks"][max(0, i - days):i].sum())
+        return sum(self._attacks_by_day[max(0, i - days):i]) + self._tally[0]
 
     def injuries_last(self, days: int) -> int:
         """Injuries in the last ``days`` days, today included."""
         i = self.day
-        return int(self.daily_counts["injuries"][max(0, i - days):i].sum())
+        return sum(self._injuries_by_day[max(0, i - days):i]) + self._tally[2]
 
     def most_active_faction(self, days: int) -> Militia | None:
         """The faction with most attacks in the window (attribution); ties by the rng."""
         i = self.day
-        totals = self.attacks_by_faction[max(0, i - days):i].sum(axis=0)
+        columns = self._faction_column
+        window = [*self._count_rows[max(0, i - days):i], self._tally]
+        totals = np.array([[row[j] for j in columns] for row in window]).sum(axis=0)
         best = totals.max()
         if best == 0:
             return None
@@ -236,19 +274,37 @@ class IraqModel(mesa.Model):
 
     # ------------------------------------------------------------------ output
 
+    def daily_columns(self) -> dict[str, np.ndarray]:
+        """The daily table as numpy columns (one entry per day run so far), in table order."""
+        n = self.day
+        start = np.datetime64(self.spec.run.start_date, "D")
+        columns = {"day": np.arange(1, n + 1, dtype=np.int32),
+                   "date": (start + np.arange(n)).astype("datetime64[ns]")}
+        counts = np.array(self._count_rows, dtype=np.int32).reshape(n, len(self._count_names))
+        for j, name in enumerate(self._count_names):
+            columns[name] = counts[:, j].copy()
+        values = np.array([row[:-1] for row in self._value_rows]).reshape(n, len(VALUE_COLUMNS))
+        for j, name in enumerate(VALUE_COLUMNS):
+            columns[name] = values[:, j].copy()
+        columns["open_confrontation"] = np.array([row[-1] for row in self._value_rows],
+                                                 dtype=bool)
+        return columns
+
     def daily_table(self) -> pd.DataFrame:
         """One row per day of the horizon run so far."""
-        n = self.day
-        start = self.spec.run.start_date
-        frame = pd.DataFrame({"day": np.arange(1, n + 1, dtype=np.int32)})
-        frame["date"] = pd.to_datetime([start + dt.timedelta(days=d) for d in range(n)])
-        for name, column in self.daily_counts.items():
-            frame[name] = column[:n]
-        for name, column in self.daily_values.items():
-            frame[name] = column[:n]
-        return frame
+        return pd.DataFrame(self.daily_columns())
+
+    def event_columns(self) -> dict[str, np.ndarray]:
+        """The event log as numpy columns (day and casualties int32, the rest strings)."""
+        rows = list(zip(*self.events, strict=True)) or [()] * len(EVENT_COLUMNS)
+        columns: dict[str, np.ndarray] = {}
+        for name, values in zip(EVENT_COLUMNS, rows, strict=True):
+            if name in ("day", "injuries", "deaths"):
+                columns[name] = np.array(values, dtype=np.int32)
+            else:
+                columns[name] = np.array(values, dtype=object)
+        return columns
 
     def event_table(self) -> pd.DataFrame:
         """One row per attack, foiled attack, strike and clash."""
-        frame = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
-        return frame.astype({"day": "int32", "injuries": "int32", "deaths": "int32"})
+        return pd.DataFrame(self.event_columns())

@@ -21,7 +21,7 @@ from scipy import stats
 from sim.schema import Mechanisms, Scenario
 
 if TYPE_CHECKING:
-    from sim.runner import Replication
+    from sim.runner import Chunk, Replication
 
 SUMMARY_METRICS = (
     "attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28", "injuries",
@@ -55,30 +55,38 @@ def days_to_deescalation(attacks: np.ndarray, calm_attacks: int, calm_days: int)
 
 def summarise(daily: pd.DataFrame, mechanisms: Mechanisms) -> dict[str, Any]:
     """Summary outcomes of one replication from its daily table."""
-    attacks = daily["attacks"].to_numpy()
+    return summarise_columns({name: daily[name].to_numpy() for name in daily.columns},
+                             mechanisms)
+
+
+def summarise_columns(daily: dict[str, np.ndarray], mechanisms: Mechanisms) -> dict[str, Any]:
+    """Summary outcomes of one replication from its daily columns (numpy arrays by name)."""
+    attacks = daily["attacks"]
     first28 = daily["day"] <= 28
     weekly = np.convolve(attacks, np.ones(7, dtype=int))[: len(attacks)]
+    injuries, deaths = daily["injuries"], daily["deaths"]
+    stability, confrontation = daily["stability"], daily["open_confrontation"]
     return {
         "attacks": int(attacks.sum()),
         "weekly_attack_rate": float(attacks.sum() / len(attacks) * 7),
         "peak_week_attacks": int(weekly.max()),
-        "attacks_day28": int(daily.loc[first28, "attacks"].sum()),
-        "injuries": int(daily["injuries"].sum()),
-        "injuries_day28": int(daily.loc[first28, "injuries"].sum()),
-        "deaths": int(daily["deaths"].sum()),
-        "deaths_day28": int(daily.loc[first28, "deaths"].sum()),
+        "attacks_day28": int(attacks[first28].sum()),
+        "injuries": int(injuries.sum()),
+        "injuries_day28": int(injuries[first28].sum()),
+        "deaths": int(deaths.sum()),
+        "deaths_day28": int(deaths[first28].sum()),
         "intercepted": int(daily["intercepted"].sum()),
         "foiled": int(daily["foiled"].sum()),
         "strikes": int(daily["strikes"].sum()),
         "clashes": int(daily["clashes"].sum()),
-        "min_stability": float(daily["stability"].min()),
-        "final_stability": float(daily["stability"].iloc[-1]),
-        "open_confrontation": bool(daily["open_confrontation"].any()),
-        "confrontation_days": int(daily["open_confrontation"].sum()),
+        "min_stability": float(stability.min()),
+        "final_stability": float(stability[-1]),
+        "open_confrontation": bool(confrontation.any()),
+        "confrontation_days": int(confrontation.sum()),
         "days_to_deescalation": days_to_deescalation(
             attacks, mechanisms.deescalation_attacks, mechanisms.deescalation_days),
-        "final_mean_capability": float(daily["mean_capability"].iloc[-1]),
-        "final_mean_hostility": float(daily["mean_hostility"].iloc[-1]),
+        "final_mean_capability": float(daily["mean_capability"][-1]),
+        "final_mean_hostility": float(daily["mean_hostility"][-1]),
     }
 
 
@@ -123,15 +131,23 @@ def interval_table(summary: pd.DataFrame, metrics: tuple[str, ...] = SUMMARY_MET
     return pd.DataFrame(rows)
 
 
+FAILURE_COLUMNS = ("scenario", "replication", "seed", "error")
+
+
 @dataclass
 class RunResult:
-    """All tables of one scenario's run, plus what is needed to reproduce it."""
+    """All tables of one scenario's run, plus what is needed to reproduce it.
+
+    ``failures`` lists replications that raised (scenario, replication, seed, error);
+    their rows are absent from the other tables.
+    """
 
     scenario: Scenario
     daily: pd.DataFrame
     summary: pd.DataFrame
     events: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
 
     @classmethod
     def from_replications(cls, spec: Scenario, reps: list[Replication], root_seed: int,
@@ -142,26 +158,31 @@ class RunResult:
                           ignore_index=True)
         events = pd.concat([r.events.assign(replication=r.replication) for r in reps],
                            ignore_index=True)
-        summary = pd.DataFrame([{"scenario": spec.name, "replication": r.replication,
-                                 "seed": r.seed, **r.summary} for r in reps])
-        for key, value in xlrm_columns(spec).items():
-            summary[key] = value
+        summary = summary_table(spec, [{"scenario": spec.name, "replication": r.replication,
+                                        "seed": r.seed, **r.summary} for r in reps])
         daily.insert(0, "scenario", spec.name)
         events.insert(0, "scenario", spec.name)
         daily = _front(daily, ["scenario", "replication", "day", "date"])
         events = _front(events, ["scenario", "replication"])
-        meta = {
-            "scenario": spec.name,
-            "resolved_scenario": spec.model_dump(mode="json"),
-            "root_seed": root_seed,
-            "replications": len(reps),
-            "days": days,
-            "seeds": [r.seed for r in reps],
-            "wall_time_s": round(wall_time, 3),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "versions": versions(),
-        }
+        meta = run_metadata(spec, root_seed, days, [r.seed for r in reps], wall_time)
         return cls(spec, daily, summary, events, meta)
+
+    @classmethod
+    def from_chunks(cls, spec: Scenario, chunks: list[Chunk], root_seed: int, days: int,
+                    wall_time: float, extra: dict[str, Any] | None = None) -> RunResult:
+        """Stack chunks of replications (numpy columns from the workers) into tidy tables."""
+        chunks = sorted(chunks, key=lambda c: c.index)
+        daily = _frame(spec.name, [c.daily for c in chunks])
+        events = _frame(spec.name, [c.events for c in chunks])
+        if events.empty:
+            events = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in
+                                   EVENT_DTYPES.items()})
+        rows = [row for c in chunks for row in c.summary]
+        failures = pd.DataFrame([row for c in chunks for row in c.failures],
+                                columns=list(FAILURE_COLUMNS))
+        meta = run_metadata(spec, root_seed, days, [row["seed"] for row in rows], wall_time,
+                            failed=len(failures), extra=extra)
+        return cls(spec, daily, summary_table(spec, rows), events, meta, failures)
 
     def intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Each summary metric's mean and interval across replications."""
@@ -180,11 +201,58 @@ class RunResult:
         return write_atomic(out, self.write_into)
 
     def write_into(self, folder: Path) -> None:
-        """Write the four files into an existing folder."""
+        """Write the four files (five when replications failed) into an existing folder."""
+        folder = Path(folder)
         self.daily.to_parquet(folder / "daily.parquet", index=False)
         self.events.to_parquet(folder / "events.parquet", index=False)
         self.summary.to_csv(folder / "summary.csv", index=False)
+        if len(self.failures):
+            self.failures.to_csv(folder / "failures.csv", index=False)
         (folder / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str))
+
+
+EVENT_DTYPES = {"scenario": object, "replication": np.int64, "day": np.int32, "kind": object,
+                "faction": object, "base": object, "weapon": object, "outcome": object,
+                "injuries": np.int32, "deaths": np.int32}
+
+
+def _frame(scenario: str, parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One DataFrame from chunks of numpy columns, with the scenario column first."""
+    parts = [p for p in parts if p]
+    if not parts:
+        return pd.DataFrame({"scenario": pd.Series(dtype=object)})
+    columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    n = len(columns["replication"])
+    return pd.DataFrame({"scenario": np.full(n, scenario, dtype=object), **columns})
+
+
+def summary_table(spec: Scenario, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """summary.csv: one row per replication, outcomes beside the XLRM inputs."""
+    rows = sorted(rows, key=lambda r: r["replication"])
+    summary = pd.DataFrame(rows, columns=["scenario", "replication", "seed",
+                                          *SUMMARY_METRICS] if not rows else None)
+    for key, value in xlrm_columns(spec).items():
+        summary[key] = value
+    return summary
+
+
+def run_metadata(spec: Scenario, root_seed: int, days: int, seeds: list[int], wall_time: float,
+                 failed: int = 0, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """metadata.json: the resolved scenario, seeds, versions, time taken."""
+    meta = {
+        "scenario": spec.name,
+        "resolved_scenario": spec.model_dump(mode="json"),
+        "root_seed": root_seed,
+        "replications": len(seeds),
+        "failed": failed,
+        "days": days,
+        "seeds": seeds,
+        "wall_time_s": round(wall_time, 3),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+    }
+    meta.update(extra or {})
+    return meta
 
 
 def _front(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
@@ -221,11 +289,216 @@ def versions() -> dict[str, str]:
     return found
 
 
+def scenario_from_json(data: dict[str, Any]) -> Scenario:
+    """The scenario saved in metadata.json (JSON mode: dates and tuples parse from text)."""
+    return Scenario.model_validate_json(json.dumps(data))
+
+
 def read_run(folder: Path) -> RunResult:
-    """Read a run folder written by :meth:`RunResult.write`."""
+    """Read a run folder written by :meth:`RunResult.write` or a streamed run."""
     folder = Path(folder)
     meta = json.loads((folder / "metadata.json").read_text())
-    spec = Scenario.model_validate(meta["resolved_scenario"])
+    spec = scenario_from_json(meta["resolved_scenario"])
+    failures = (pd.read_csv(folder / "failures.csv") if (folder / "failures.csv").exists()
+                else pd.DataFrame(columns=list(FAILURE_COLUMNS)))
     return RunResult(spec, pd.read_parquet(folder / "daily.parquet"),
                      pd.read_csv(folder / "summary.csv"),
-                     pd.read_parquet(folder / "events.parquet"), meta)
+                     pd.read_parquet(folder / "events.parquet"), meta, failures)
+
+
+# ------------------------------------------------------------ streamed run folders
+
+PARTIAL = ".partial"
+"""Suffix of the folder a streamed run is built in; renamed to the final name when done."""
+
+
+class StoredRunResult(RunResult):
+    """A run whose tables are on disk: ``daily`` and ``events`` are read on first use."""
+
+    def __init__(self, spec: Scenario, folder: Path, summary: pd.DataFrame,
+                 metadata: dict[str, Any], failures: pd.DataFrame) -> None:
+        self.scenario, self.summary, self.metadata = spec, summary, metadata
+        self.failures, self.folder = failures, Path(folder)
+        self._daily: pd.DataFrame | None = None
+        self._events: pd.DataFrame | None = None
+
+    @classmethod
+    def open(cls, folder: Path, summary: pd.DataFrame | None = None) -> StoredRunResult:
+        """Open a finished run folder without loading its large tables."""
+        done = read_run_light(folder)
+        return cls(done.scenario, folder, done.summary if summary is None else summary,
+                   done.metadata, done.failures)
+
+    @property  # type: ignore[override]
+    def daily(self) -> pd.DataFrame:
+        """The daily table (read from daily.parquet on first use)."""
+        if self._daily is None:
+            self._daily = pd.read_parquet(self.folder / "daily.parquet")
+        return self._daily
+
+    @property  # type: ignore[override]
+    def events(self) -> pd.DataFrame:
+        """The event table (read from events.parquet on first use)."""
+        if self._events is None:
+            self._events = pd.read_parquet(self.folder / "events.parquet")
+        return self._events
+
+    def write_into(self, folder: Path) -> None:
+        """Copy the run's files into an existing folder."""
+        for path in sorted(self.folder.iterdir()):
+            shutil.copy2(path, Path(folder) / path.name)
+
+
+def read_run_light(folder: Path) -> RunResult:
+    """A run folder's metadata, summary and failures, with empty daily and event tables."""
+    folder = Path(folder)
+    meta = json.loads((folder / "metadata.json").read_text())
+    spec = scenario_from_json(meta["resolved_scenario"])
+    failures = (pd.read_csv(folder / "failures.csv") if (folder / "failures.csv").exists()
+                else pd.DataFrame(columns=list(FAILURE_COLUMNS)))
+    return RunResult(spec, pd.DataFrame(), pd.read_csv(folder / "summary.csv"), pd.DataFrame(),
+                     meta, failures)
+
+
+class RunStore:
+    """A run folder built chunk by chunk: ``OUT.partial/`` holds ``run.json`` (what to
+    run) and ``chunks/`` (one set of files per finished chunk); :meth:`finish` merges
+    them into daily.parquet, events.parquet, summary.csv, metadata.json (and
+    failures.csv) and renames the folder to ``OUT``.
+
+    A chunk counts as done when its ``NNNNNN.json`` marker exists; the marker is
+    written last and renamed into place, so a killed run leaves only whole chunks.
+    """
+
+    def __init__(self, final: Path, spec: Scenario, plan: dict[str, Any],
+                 extra: dict[str, Any]) -> None:
+        self.final, self.spec, self.plan, self.extra = final, spec, plan, extra
+        self.partial = final.with_name(final.name + PARTIAL)
+        self.chunks = self.partial / "chunks"
+
+    @classmethod
+    def create(cls, out: Path, spec: Scenario, plan: dict[str, Any],
+               extra: dict[str, Any]) -> RunStore:
+        """Start a new run folder.
+
+        Raises:
+            FileExistsError: when ``out`` or its in-progress folder exists already.
+
+        """
+        store = cls(Path(out), spec, plan, extra)
+        if store.final.exists():
+            raise FileExistsError(f"{store.final} exists already; choose another --out")
+        if store.partial.exists():
+            raise FileExistsError(f"{store.partial} holds an interrupted run; finish it with "
+                                  f"'sim run {spec.name} --resume {store.final}'")
+        store.chunks.mkdir(parents=True)
+        _write_json(store.partial / "run.json", {
+            "resolved_scenario": spec.model_dump(mode="json"), "plan": plan, "extra": extra})
+        return store
+
+    @classmethod
+    def open(cls, folder: Path) -> RunStore:
+        """Reopen an interrupted run (``folder`` is ``OUT`` or ``OUT.partial``).
+
+        Raises:
+            FileNotFoundError: when there is no interrupted run there.
+
+        """
+        folder = Path(folder)
+        final = folder.with_name(folder.name[:-len(PARTIAL)]) if folder.name.endswith(
+            PARTIAL) else folder
+        partial = final.with_name(final.name + PARTIAL)
+        if not (partial / "run.json").exists():
+            state = "is complete" if final.exists() else "does not exist"
+            raise FileNotFoundError(f"no interrupted run at {partial} ({final} {state})")
+        saved = json.loads((partial / "run.json").read_text())
+        spec = scenario_from_json(saved["resolved_scenario"])
+        return cls(final, spec, saved["plan"], saved["extra"])
+
+    def _path(self, index: int, kind: str) -> Path:
+        return self.chunks / f"{index:06d}.{kind}"
+
+    def completed_chunks(self) -> set[int]:
+        """Chunks written in full and without failures (failed ones are run again)."""
+        done = set()
+        for marker in self.chunks.glob("*.json"):
+            if not json.loads(marker.read_text())["failures"]:
+                done.add(int(marker.stem))
+        return done
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        """Write one chunk's tables, then its marker."""
+        import pyarrow.parquet as pq
+
+        marker = self._path(chunk.index, "json")
+        marker.unlink(missing_ok=True)
+        for kind, columns in (("daily", chunk.daily), ("events", chunk.events)):
+            path = self._path(chunk.index, f"{kind}.parquet")
+            if columns:
+                tmp = path.with_suffix(".tmp")
+                pq.write_table(_arrow(self.spec.name, columns, kind), tmp)
+                os.replace(tmp, path)
+            else:
+                path.unlink(missing_ok=True)
+        _write_json(marker, {"index": chunk.index, "jobs": chunk.jobs, "seconds": chunk.seconds,
+                             "summary": chunk.summary, "failures": chunk.failures})
+
+    def finish(self, wall_time: float) -> Path:
+        """Merge the chunks into the run's files and rename the folder to its final name."""
+        import pyarrow.parquet as pq
+
+        markers = sorted(self.chunks.glob("*.json"), key=lambda p: int(p.stem))
+        records = [json.loads(p.read_text()) for p in markers]
+        for kind in ("daily", "events"):
+            writer = None
+            for record in records:
+                path = self._path(record["index"], f"{kind}.parquet")
+                if not path.exists():
+                    continue
+                table = pq.read_table(path)
+                if writer is None:
+                    writer = pq.ParquetWriter(self.partial / f"{kind}.parquet", table.schema)
+                writer.write_table(table)
+            if writer is None:
+                empty = EVENT_DTYPES if kind == "events" else {"scenario": object}
+                pd.DataFrame({k: pd.Series(dtype=v) for k, v in empty.items()}).to_parquet(
+                    self.partial / f"{kind}.parquet", index=False)
+            else:
+                writer.close()
+        rows = [row for r in records for row in r["summary"]]
+        failed = [row for r in records for row in r["failures"]]
+        summary = summary_table(self.spec, rows)
+        summary.to_csv(self.partial / "summary.csv", index=False)
+        if failed:
+            pd.DataFrame(failed, columns=list(FAILURE_COLUMNS)).to_csv(
+                self.partial / "failures.csv", index=False)
+        plan = self.plan
+        extra = {**self.extra, "backend": plan["backend"], "workers": plan["workers"],
+                 "chunk_size": plan["chunk_size"],
+                 "compute_s": round(sum(r["seconds"] for r in records), 3)}
+        meta = run_metadata(self.spec, plan["root_seed"], plan["days"],
+                            [row["seed"] for row in rows], wall_time, failed=len(failed),
+                            extra=extra)
+        _write_json(self.partial / "metadata.json", meta)
+        shutil.rmtree(self.chunks)
+        (self.partial / "run.json").unlink()
+        os.replace(self.partial, self.final)
+        return self.final
+
+
+def _arrow(scenario: str, columns: dict[str, np.ndarray], kind: str) -> Any:
+    """A pyarrow table of one chunk, scenario column first, strings as strings."""
+    import pyarrow as pa
+
+    n = len(columns["replication"])
+    arrays = {"scenario": pa.repeat(pa.scalar(scenario), n)}
+    for name, values in columns.items():
+        arrays[name] = (pa.array(values, type=pa.string()) if values.dtype == object
+                        else pa.array(values))
+    return pa.table(arrays)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)

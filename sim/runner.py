@@ -1,22 +1,33 @@
-"""Replications: seeds, one run, many runs in one process or a pool of processes.
+"""Replications: seeds, one run, many runs in chunks on any backend, streamed to disk.
 
 Replication seeds come from ``SeedSequence(root_seed).spawn(n)``: replication ``i``
 of any scenario gets the same seed (common random numbers), and results do not
-depend on how many workers ran them.
+depend on how many workers, or which backend, ran them.
+
+Replications are grouped into chunks (``chunk_size`` consecutive indices). A worker
+runs a chunk and sends back compact numpy columns (:class:`Chunk`), not DataFrames.
+With ``out`` given, each chunk is written to the run's in-progress folder as soon as
+it arrives (see :class:`sim.results.RunStore`), so memory stays flat, an interrupted
+run can be resumed (:func:`resume`), and a replication that raises is recorded in
+``failures.csv`` while the others complete.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.results import RunResult, summarise
+from sim.backends import Backend, TaskError, make_backend
+from sim.results import RunResult, RunStore, StoredRunResult, summarise_columns
 from sim.schema import Scenario
 
 
@@ -46,13 +57,21 @@ class Replication:
     summary: dict
 
 
-def run_replication(spec: Scenario, replication: int, seed: int,
-                    days: int | None = None) -> Replication:
-    """Run one replication of a scenario and return its tables.
+@dataclass
+class Columns:
+    """One replication as numpy columns (the lean form the backends pass around)."""
+
+    daily: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    summary: dict[str, Any]
+
+
+def simulate(spec: Scenario, replication: int, seed: int, days: int | None = None) -> Columns:
+    """Run one replication and return its tables as numpy columns.
 
     Args:
         spec: the validated scenario.
-        replication: index of the replication (0-based).
+        replication: index of the replication (0-based; not used by the model).
         seed: its seed (from :func:`replication_seeds`).
         days: horizon; defaults to ``spec.run.days``.
 
@@ -61,44 +80,90 @@ def run_replication(spec: Scenario, replication: int, seed: int,
 
     model = IraqModel(spec, rng=seed, days=days)
     model.run()
-    daily = model.daily_table()
-    events = model.event_table()
-    return Replication(replication, seed, daily, events, summarise(daily, spec.mechanisms))
+    daily = model.daily_columns()
+    return Columns(daily, model.event_columns(), summarise_columns(daily, spec.mechanisms))
 
 
-def _run_chunk(spec: Scenario, jobs: Sequence[tuple[int, int]], days: int | None,
-               ) -> list[Replication]:
-    return [run_replication(spec, rep, seed, days) for rep, seed in jobs]
-
-
-def iter_replications(spec: Scenario, seeds: Sequence[int], days: int | None = None,
-                      workers: int = 1, first: int = 0) -> Iterator[Replication]:
-    """Yield replications in order of index, computed serially or in a process pool.
+def run_replication(spec: Scenario, replication: int, seed: int,
+                    days: int | None = None) -> Replication:
+    """Run one replication of a scenario and return its tables as DataFrames.
 
     Args:
         spec: the validated scenario.
-        seeds: one seed per replication.
-        days: horizon override.
-        workers: processes; 1 runs in this process.
-        first: index of the first replication (seeds[0] is replication ``first``).
+        replication: index of the replication (0-based).
+        seed: its seed (from :func:`replication_seeds`).
+        days: horizon; defaults to ``spec.run.days``.
 
     """
-    jobs = [(first + i, seed) for i, seed in enumerate(seeds)]
-    if workers <= 1 or len(jobs) < 2:
-        for rep, seed in jobs:
-            yield run_replication(spec, rep, seed, days)
-        return
-    size = max(1, min(50, len(jobs) // (workers * 4)))
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_chunk, spec, chunk, days) for chunk in chunks]
-        for future in futures:
-            yield from future.result()
+    cols = simulate(spec, replication, seed, days)
+    return Replication(replication, seed, pd.DataFrame(cols.daily), pd.DataFrame(cols.events),
+                       cols.summary)
+
+
+@dataclass
+class Chunk:
+    """The replications of one chunk: stacked numpy columns, summary rows and failures."""
+
+    index: int
+    jobs: list[tuple[int, int]]
+    daily: dict[str, np.ndarray] = field(default_factory=dict)
+    events: dict[str, np.ndarray] = field(default_factory=dict)
+    summary: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_chunk(spec: Scenario, index: int, jobs: Sequence[tuple[int, int]],
+              days: int | None) -> Chunk:
+    """Run a chunk of ``(replication, seed)`` jobs; a replication that raises is recorded.
+
+    This is the function every backend runs on its workers.
+    """
+    started = time.perf_counter()
+    chunk = Chunk(index, list(jobs))
+    dailies, events = [], []
+    for rep, seed in jobs:
+        try:
+            cols = simulate(spec, rep, seed, days)
+        except Exception as exc:
+            chunk.failures.append(failure_row(spec, rep, seed, exc))
+            continue
+        n_days = len(cols.daily["day"])
+        dailies.append({"replication": np.full(n_days, rep, dtype=np.int64), **cols.daily})
+        n_events = len(cols.events["day"])
+        events.append({"replication": np.full(n_events, rep, dtype=np.int64), **cols.events})
+        chunk.summary.append({"scenario": spec.name, "replication": rep, "seed": seed,
+                              **cols.summary})
+    chunk.daily = _stack(dailies)
+    chunk.events = _stack(events)
+    chunk.seconds = time.perf_counter() - started
+    return chunk
+
+
+def failure_row(spec: Scenario, rep: int, seed: int, exc: BaseException) -> dict[str, Any]:
+    """One row of failures.csv."""
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return {"scenario": spec.name, "replication": rep, "seed": seed, "error": text}
+
+
+def _stack(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if not parts:
+        return {}
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def default_chunk_size(replications: int, workers: int) -> int:
+    """Replications per chunk: about eight chunks per worker, between 1 and 100."""
+    return max(1, min(100, math.ceil(replications / (max(1, workers) * 8))))
 
 
 def run(spec: Scenario, replications: int | None = None, seed: int | None = None,
         days: int | None = None, workers: int = 1,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None, *,
+        backend: str | Backend | None = None, scheduler: str | None = None,
+        out: Path | None = None, metadata: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
+        chunk_fn: Callable[..., Chunk] | None = None) -> RunResult:
     """Run a scenario's replications and return its tables.
 
     Args:
@@ -106,25 +171,115 @@ def run(spec: Scenario, replications: int | None = None, seed: int | None = None
         replications: how many (default ``spec.run.replications``).
         seed: root seed (default ``spec.run.seed``).
         days: horizon (default ``spec.run.days``).
-        workers: processes (1 = this process).
+        workers: processes for the local pool (1 = this process).
         progress: called with the number of replications finished so far.
+        backend: ``"serial"``, ``"processes"``, ``"dask"`` or a backend object; by
+            default chosen from ``scheduler`` and ``workers`` (see
+            :func:`sim.backends.make_backend`).
+        scheduler: a Dask scheduler address, ``tcp://HOST:PORT`` (default: the
+            ``SIM_SCHEDULER`` environment variable).
+        out: when given, results stream to this run folder chunk by chunk (built in
+            ``OUT.partial`` and renamed when complete) and the tables returned are read
+            from it on first use; an interrupted run can be finished by :func:`resume`.
+        metadata: extra entries for ``metadata.json`` (command, sources, ...).
+        chunk_size: replications per chunk (default :func:`default_chunk_size`).
+        chunk_fn: the function workers run on each chunk (default :func:`run_chunk`);
+            a module-level function with the same signature, e.g. to wrap or instrument
+            the model run.
 
     Returns:
-        The run's tables; identical for any number of workers.
+        The run's tables; identical for any number of workers and any backend.
+        Replications that raised are left out of the tables and listed in
+        ``result.failures`` (and ``failures.csv``).
 
     """
     n = replications or spec.run.replications
     root = spec.run.seed if seed is None else seed
     horizon = days or spec.run.days
-    seeds = replication_seeds(root, n)
+    engine = make_backend(backend, workers, scheduler)
+    size = chunk_size or default_chunk_size(n, engine.workers)
+    plan = {"root_seed": root, "replications": n, "days": horizon, "chunk_size": size,
+            "backend": engine.name, "workers": engine.workers}
+    store = RunStore.create(Path(out), spec, plan, metadata or {}) if out is not None else None
+    try:
+        return _execute(spec, plan, engine, store, progress, metadata or {},
+                        chunk_fn or run_chunk)
+    finally:
+        engine.close()
+
+
+def resume(folder: Path, workers: int = 1, progress: Callable[[int], None] | None = None, *,
+           backend: str | Backend | None = None, scheduler: str | None = None,
+           metadata: dict[str, Any] | None = None) -> RunResult:
+    """Finish an interrupted run: run only the chunks missing from its in-progress folder.
+
+    Args:
+        folder: the run folder given as ``out`` (or its ``.partial`` folder).
+        workers: processes for the local pool.
+        progress: called with the number of replications finished (earlier ones included).
+        backend: as for :func:`run`.
+        scheduler: as for :func:`run`.
+        metadata: extra entries for ``metadata.json`` (replace those saved).
+
+    Returns:
+        The completed run, with the same tables an uninterrupted run would have.
+
+    """
+    store = RunStore.open(Path(folder))
+    engine = make_backend(backend, workers, scheduler)
+    plan = dict(store.plan, backend=engine.name, workers=engine.workers)
+    extra = {**store.extra, **(metadata or {})}
+    try:
+        return _execute(store.spec, plan, engine, store, progress, extra)
+    finally:
+        engine.close()
+
+
+def _execute(spec: Scenario, plan: dict[str, Any], engine: Backend, store: RunStore | None,
+             progress: Callable[[int], None] | None, extra: dict[str, Any],
+             chunk_fn: Callable[..., Chunk] = run_chunk) -> RunResult:
+    n, size, horizon = plan["replications"], plan["chunk_size"], plan["days"]
+    seeds = replication_seeds(plan["root_seed"], n)
+    jobs = list(enumerate(seeds))
+    chunks = [jobs[i:i + size] for i in range(0, n, size)]
+    done_before = store.completed_chunks() if store is not None else set()
+    todo = [i for i in range(len(chunks)) if i not in done_before]
+    finished = sum(len(chunks[i]) for i in done_before)
+    if progress is not None:
+        progress(finished)
     started = time.perf_counter()
-    reps = []
-    for rep in iter_replications(spec, seeds, horizon, workers):
-        reps.append(rep)
+    collected: list[Chunk] = []
+    tasks = [(spec, i, chunks[i], horizon) for i in todo]
+    for k, result in engine.map(chunk_fn, tasks):
+        index = todo[k]
+        if isinstance(result, BaseException):
+            result = _lost_chunk(spec, index, chunks[index], result)
+        if store is not None:
+            store.write_chunk(result)
+        else:
+            collected.append(result)
+        finished += len(result.jobs)
         if progress is not None:
-            progress(len(reps))
-    return RunResult.from_replications(spec, reps, root_seed=root, days=horizon,
-                                       wall_time=time.perf_counter() - started)
+            progress(finished)
+    wall = time.perf_counter() - started
+    if store is not None:
+        folder = store.finish(wall_time=wall)
+        return StoredRunResult.open(folder)
+    return RunResult.from_chunks(spec, collected, root_seed=plan["root_seed"], days=horizon,
+                                 wall_time=wall, extra={**extra, **_plan_info(plan)})
+
+
+def _plan_info(plan: dict[str, Any]) -> dict[str, Any]:
+    return {"backend": plan["backend"], "workers": plan["workers"],
+            "chunk_size": plan["chunk_size"]}
+
+
+def _lost_chunk(spec: Scenario, index: int, jobs: list[tuple[int, int]],
+                exc: BaseException) -> Chunk:
+    """A chunk whose task failed as a whole: every replication in it is a failure."""
+    error = exc if isinstance(exc, TaskError) else TaskError(str(exc))
+    return Chunk(index, jobs, failures=[failure_row(spec, rep, seed, error)
+                                        for rep, seed in jobs])
 
 
 def default_workers() -> int:

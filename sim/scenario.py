@@ -7,8 +7,8 @@ Merge rule for ``extends = "other.toml"`` (path relative to the extending file):
   changes only the keys it states; an entry with a new name is added;
 * ``events`` are appended to the events of the file extended;
 * any other value (numbers, strings, other lists) replaces the inherited one;
-* ``name``, ``description`` and ``notes`` belong to each file and are not
-  inherited; ``name`` defaults to the file name without ``.toml``.
+* ``name``, ``description``, ``notes`` and ``kind`` belong to each file and are
+  not inherited; ``name`` defaults to the file name without ``.toml``.
 
 Every problem is raised as :class:`ScenarioError`, whose message names the file,
 the key path, the bad value and what is allowed.
@@ -32,7 +32,7 @@ from sim.schema import Event, Scenario, event_value_type
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 NAMED_LISTS = ("factions", "bases")
-OWN_KEYS = ("name", "description", "notes")
+OWN_KEYS = ("name", "description", "notes", "kind")
 
 Origins = dict[tuple[str, ...], Path]
 
@@ -102,10 +102,19 @@ def resolve_path(name_or_path: str | Path) -> Path:
     )
 
 
-def shipped_scenarios() -> list[Path]:
-    """Return the shipped scenario files (those with a ``description``), sorted by name."""
-    paths = sorted(SCENARIO_DIR.glob("*.toml"))
-    return [p for p in paths if "description" in tomllib.loads(p.read_text())]
+def shipped_scenarios(kind: str | None = None) -> list[Path]:
+    """Return the shipped scenario files (those with a ``description``), sorted by name.
+
+    Args:
+        kind: only scenarios of this kind ("policy" or "replay"); None for all.
+
+    """
+    found = []
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        if "description" in raw and kind in (None, raw.get("kind", "policy")):
+            found.append(path)
+    return found
 
 
 def load(name_or_path: str | Path) -> Scenario:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -316,6 +316,9 @@ class Scenario(Frozen):
     name: Ident = Field(description="Scenario name (defaults to the file name).")
     description: str = Field("", description="One line on what the scenario represents.")
     notes: str = Field("", description="A paragraph on what it represents and assumes.")
+    kind: Literal["policy", "replay"] = Field(
+        "policy", description="'policy' (compared by `sim compare --all-policies`) or 'replay' "
+        "(a historical replay for validation).")
     run: Run = Field(default_factory=Run)
     levers: Levers = Field(default_factory=Levers)
     uncertainties: Uncertainties = Field(default_factory=Uncertainties)

@@ -1,0 +1,156 @@
+"""Benchmark the runner on the baseline scenario (365 days, daily data recorded).
+
+Prints: median ms per replication on one core; runs/s with 1 and 2 workers and the
+speed-up; Mesa's ``batch_run`` on the same model (see mesa_adapter.py) and our
+throughput relative to it; peak resident memory of a 10,000-run sweep streamed to
+disk, measured in a subprocess. Usage::
+
+    .venv/bin/python benchmarks/bench.py            # full (several minutes)
+    .venv/bin/python benchmarks/bench.py --quick    # smaller counts
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+DAYS = 365
+
+
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"nproc={os.cpu_count()}, cpu={cpu}, python={platform.python_version()}, "
+            f"load average={os.getloadavg()[0]:.2f}")
+
+
+def per_replication(repeats: int) -> float:
+    from sim import runner
+    from sim.scenario import load
+
+    spec = load("baseline")
+    seeds = runner.replication_seeds(1, repeats + 1)
+    runner.simulate(spec, 0, seeds[0], DAYS)  # warm-up
+    times = []
+    for i, seed in enumerate(seeds[1:], start=1):
+        started = time.perf_counter()
+        runner.simulate(spec, i, seed, DAYS)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+def throughput(runs: int, workers: int) -> float:
+    from sim import runner
+    from sim.scenario import load
+
+    spec = load("baseline")
+    started = time.perf_counter()
+    result = runner.run(spec, replications=runs, days=DAYS, seed=1, workers=workers)
+    elapsed = time.perf_counter() - started
+    assert len(result.summary) == runs
+    return runs / elapsed
+
+
+def batch_run_throughput(runs: int, processes: int) -> float:
+    import mesa
+    from mesa_adapter import BatchIraqModel
+
+    started = time.perf_counter()
+    out = mesa.batch_run(BatchIraqModel, parameters={"days": DAYS}, number_processes=processes,
+                         data_collection_period=1, max_steps=DAYS,
+                         display_progress=False, rng=list(range(runs)))
+    elapsed = time.perf_counter() - started
+    assert len(out) == runs * DAYS
+    return runs / elapsed
+
+
+SWEEP_CHILD = """
+import sys
+from pathlib import Path
+from sim import runner
+from sim.scenario import load
+out = Path(sys.argv[1]); runs = int(sys.argv[2]); workers = int(sys.argv[3])
+result = runner.run(load("baseline"), replications=runs, days=365, seed=1, workers=workers, out=out)
+print(len(result.summary), result.metadata["wall_time_s"])
+"""
+
+
+def sweep_memory(runs: int, workers: int) -> tuple[float, float, float, float]:
+    """Peak RSS (MB) of a streamed sweep: whole process tree (sampled) and largest process."""
+    import psutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sweep"
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", SWEEP_CHILD, str(out), str(runs),
+                                 str(workers)], cwd=HERE.parent, stdout=subprocess.PIPE,
+                                text=True)
+        parent = psutil.Process(proc.pid)
+        peak_tree = peak_one = 0
+        while proc.poll() is None:
+            try:
+                procs = [parent, *parent.children(recursive=True)]
+                rss = [p.memory_info().rss for p in procs]
+            except psutil.Error:
+                continue
+            peak_tree = max(peak_tree, sum(rss))
+            peak_one = max(peak_one, max(rss))
+            time.sleep(0.1)
+        stdout = proc.communicate()[0]
+        assert proc.returncode == 0, stdout
+        elapsed = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
+    return peak_tree / 1e6, peak_one / 1e6, elapsed, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts")
+    parser.add_argument("--runs", type=int, help="runs for the throughput tests")
+    parser.add_argument("--sweep", type=int, help="runs in the memory sweep")
+    parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--skip-batch-run", action="store_true")
+    args = parser.parse_args()
+    runs = args.runs or (200 if args.quick else 1000)
+    sweep = args.sweep or (1000 if args.quick else 10_000)
+    print(f"machine: {machine()}")
+    print(f"baseline scenario, {DAYS} days, daily data recorded")
+    ms = per_replication(10 if args.quick else 30)
+    print(f"one core: median {ms:.2f} ms per replication (target <= 10 ms)")
+    one = throughput(runs, 1)
+    two = throughput(runs, 2)
+    print(f"runner, {runs} runs: 1 worker {one:.1f} runs/s; 2 workers {two:.1f} runs/s; "
+          f"speed-up {two / one:.2f} (target >= 1.8)")
+    if not args.skip_batch_run:
+        b1 = batch_run_throughput(runs, 1)
+        b2 = batch_run_throughput(runs, 2)
+        print(f"mesa.batch_run, {runs} runs: 1 process {b1:.1f} runs/s; 2 processes "
+              f"{b2:.1f} runs/s")
+        print(f"runner / batch_run throughput: 1 worker {one / b1:.2f}x; 2 workers "
+              f"{two / b2:.2f}x (target >= 2x)")
+    if not args.skip_sweep:
+        tree, one_proc, elapsed, size = sweep_memory(sweep, 2)
+        print(f"sweep of {sweep} runs streamed to disk (2 workers): {elapsed:.0f} s, "
+              f"folder {size:.0f} MB, peak RSS {tree:.0f} MB whole process tree "
+              f"(largest process {one_proc:.0f} MB) (target < 1500 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Execution backends: where chunks of replications run.
+
+Three backends share one small interface, :class:`Backend`: ``map(fn, tasks)``
+calls ``fn(*task)`` for every task and yields the results as they finish (in any
+order; the runner puts them back in order). Results do not depend on the
+backend: each replication draws only from its own seed.
+
+* :class:`InProcess`: this process, one task after another (``workers=1``).
+* :class:`ProcessPool`: a local pool of worker processes (default for ``workers > 1``).
+* :class:`DaskCluster`: a Dask distributed scheduler (``--scheduler tcp://host:8786``
+  or the ``SIM_SCHEDULER`` environment variable), for runs one machine cannot do
+  fast enough. Each worker machine needs this package installed.
+
+Only a bounded number of tasks is in flight at once, so memory stays flat however
+many replications a run has.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+SCHEDULER_ENV = "SIM_SCHEDULER"
+"""Environment variable naming a Dask scheduler address (used when none is given)."""
+
+BACKENDS = ("serial", "processes", "dask")
+
+
+class TaskError(Exception):
+    """A task that could not run at all (its worker died or the cluster lost it)."""
+
+
+class Backend(Protocol):
+    """Runs tasks somewhere and yields ``(task_index, result_or_exception)`` as they finish."""
+
+    name: str
+    workers: int
+
+    def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
+        """Yield ``(i, fn(*tasks[i]))`` as each finishes; an exception object if it raised."""
+        ...
+
+    def close(self) -> None:
+        """Release processes or connections."""
+        ...
+
+
+class InProcess:
+    """Run tasks in this process, in order."""
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        self.workers = 1
+
+    def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
+        """Yield each task's result in turn."""
+        for i, task in enumerate(tasks):
+            try:
+                yield i, fn(*task)
+            except Exception as exc:  # the runner records it; the rest go on
+                yield i, exc
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class ProcessPool:
+    """A local pool of worker processes.
+
+    Args:
+        workers: processes.
+        in_flight: tasks submitted ahead per worker (keeps memory bounded).
+
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int, in_flight: int = 3) -> None:
+        self.workers = workers
+        self.in_flight = in_flight
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
+        """Yield results as workers finish them."""
+        if self._pool is None:
+            # forkserver, not fork: forking a process that runs threads (pyarrow, dask,
+            # a web server) can deadlock the child. The server preloads the model code
+            # once, so each worker starts in milliseconds.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["sim.runner", "sim.model"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        pool = self._pool
+        yield from _bounded(lambda task: pool.submit(fn, *task), tasks,
+                            self.workers * self.in_flight)
+
+    def close(self) -> None:
+        """Shut the pool down (cancelling tasks not started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _bounded(submit: Callable[[tuple], Future], tasks: Iterable[tuple], limit: int,
+             ) -> Iterator[tuple[int, Any]]:
+    """Keep at most ``limit`` futures pending; yield ``(index, result or exception)``."""
+    pending: dict[Future, int] = {}
+    source = enumerate(tasks)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < limit:
+            try:
+                i, task = next(source)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[submit(task)] = i
+        if not pending:
+            return
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            i = pending.pop(future)
+            try:
+                yield i, future.result()
+            except Exception as exc:
+                yield i, TaskError(f"{type(exc).__name__}: {exc}")
+
+
+class DaskCluster:
+    """A Dask distributed cluster reached through its scheduler.
+
+    Args:
+        address: the scheduler, e.g. ``tcp://10.0.0.5:8786``.
+        in_flight: tasks submitted ahead per worker thread.
+        client: an existing ``distributed.Client`` to use instead of connecting.
+
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, in_flight: int = 3,
+                 client: Any = None) -> None:
+        from distributed import Client
+
+        self._own = client is None
+        self.client = client if client is not None else Client(address, set_as_default=False)
+        self.address = address or self.client.scheduler.address
+        self.in_flight = in_flight
+        threads = sum(self.client.nthreads().values())
+        self.workers = max(1, threads)
+
+    def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
+        """Submit tasks to the cluster and yield results as they come back."""
+        from distributed import as_completed
+
+        client = self.client
+        limit = self.workers * self.in_flight
+        source = enumerate(tasks)
+        index: dict[Any, int] = {}
+        shared: dict[int, Any] = {}
+
+        def submit_next() -> Any:
+            try:
+                i, task = next(source)
+            except StopIteration:
+                return None
+            task = tuple(_scatter_once(client, shared, arg) for arg in task)
+            future = client.submit(fn, *task, pure=False)
+            index[future] = i
+            return future
+
+        first = [f for f in (submit_next() for _ in range(limit)) if f is not None]
+        if not first:
+            return
+        queue = as_completed(first, loop=client.loop)
+        for future in queue:
+            i = index.pop(future)
+            try:
+                result = future.result()
+            except Exception as exc:
+                result = TaskError(f"{type(exc).__name__}: {exc}")
+            future.release()
+            yield i, result
+            following = submit_next()
+            if following is not None:
+                queue.add(following)
+
+    def close(self) -> None:
+        """Disconnect (the cluster itself keeps running)."""
+        if self._own:
+            self.client.close()
+
+
+def _scatter_once(client: Any, shared: dict[int, Any], arg: Any) -> Any:
+    """Send large shared arguments (the scenario) to the workers once, not per task."""
+    from sim.schema import Scenario
+
+    if not isinstance(arg, Scenario):
+        return arg
+    key = id(arg)
+    if key not in shared:
+        shared[key] = (arg, client.scatter(arg, broadcast=True, hash=False))
+    return shared[key][1]
+
+
+def make_backend(backend: str | Backend | None = None, workers: int = 1,
+                 scheduler: str | None = None) -> Backend:
+    """Choose a backend.
+
+    Args:
+        backend: ``"serial"``, ``"processes"``, ``"dask"``, a backend object, or None
+            to choose: Dask when a scheduler is given (or ``SIM_SCHEDULER`` is set),
+            else a process pool when ``workers > 1``, else this process.
+        workers: processes for the local pool.
+        scheduler: Dask scheduler address (``tcp://host:port``).
+
+    Raises:
+        ValueError: for an unknown backend name or Dask without a scheduler.
+
+    """
+    if backend is not None and not isinstance(backend, str):
+        return backend
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if backend is None:
+        backend = "dask" if scheduler else "processes" if workers > 1 else "serial"
+    if backend == "serial":
+        return InProcess()
+    if backend == "processes":
+        return ProcessPool(max(1, workers))
+    if backend == "dask":
+        if not scheduler:
+            raise ValueError(f"the dask backend needs a scheduler address (--scheduler "
+                             f"tcp://HOST:PORT or {SCHEDULER_ENV})")
+        return DaskCluster(scheduler)
+    raise ValueError(f"unknown backend '{backend}'; allowed: {list(BACKENDS)}")

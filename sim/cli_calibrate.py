@@ -1,0 +1,149 @@
+"""The ``calibrate`` and ``validate`` subcommands (heavy modules imported inside commands)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from sim.cli import EXIT_BAD_INPUT, EXIT_OK, UsageError, positive_int, timestamp
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``calibrate`` and ``validate`` to the ``sim`` command line."""
+    p = sub.add_parser("calibrate", help="fit base_propensity and casualty_scale to the "
+                       "record's calibration window and write scenarios/calibration.toml")
+    p.add_argument("--scenario", default="historical_2023_24",
+                   help="scenario to calibrate (default: historical_2023_24)")
+    p.add_argument("--record", type=Path, help="record CSV (default: data/record.csv)")
+    p.add_argument("--reps", type=positive_int, default=40,
+                   help="replications per candidate (common random numbers; default 40)")
+    p.add_argument("--seed", type=int, default=20231017, help="root seed (default 20231017)")
+    p.add_argument("--grid", type=positive_int, default=9,
+                   help="grid points per parameter and round (default 9)")
+    p.add_argument("--maxiter", type=int, default=10,
+                   help="bounded-Brent iterations after each grid (default 10; 0 = grid only)")
+    p.add_argument("--rounds", type=positive_int, default=2,
+                   help="rounds of coordinate descent (default 2)")
+    p.add_argument("--window-end", type=dt.date.fromisoformat,
+                   help="last day of the calibration window (default 2023-11-14)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
+    p.add_argument("--toml", type=Path, help="calibration file to rewrite "
+                   "(default: scenarios/calibration.toml)")
+    p.add_argument("--dry-run", action="store_true", help="fit and report; write no TOML")
+    p.add_argument("--out", type=Path, help="folder for the fit report "
+                   "(default: results/calibration-<timestamp>)")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("validate", help="compare a scenario's output with every dated "
+                       "figure of the public record within its horizon")
+    p.add_argument("scenario", help="scenario file or shipped scenario name")
+    p.add_argument("--record", type=Path, help="record CSV (default: data/record.csv)")
+    p.add_argument("--reps", type=positive_int, help="replications (default: run.replications)")
+    p.add_argument("--seed", type=int, help="root seed (default: run.seed)")
+    p.add_argument("--days", type=positive_int, help="horizon in days (default: run.days)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
+    p.add_argument("--window-end", type=dt.date.fromisoformat,
+                   help="last day of the calibration window (default 2023-11-14)")
+    p.add_argument("--out", type=Path, help="output folder (default: "
+                   "results/validation-<scenario>-<timestamp>)")
+    p.set_defaults(func=cmd_validate)
+
+
+def _record(path: Path | None) -> object:
+    from sim.record import RECORD_PATH, RecordError, load_record
+
+    try:
+        return load_record(path or RECORD_PATH)
+    except (RecordError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit, report, and (unless --dry-run) rewrite the calibration file."""
+    from tabulate import tabulate
+
+    from sim import calibrate
+    from sim.record import CALIBRATION_END
+    from sim.results import write_atomic
+    from sim.scenario import load
+
+    spec = load(args.scenario)
+    record = _record(args.record)
+    settings = calibrate.Settings(replications=args.reps, seed=args.seed, grid_points=args.grid,
+                                  maxiter=max(0, args.maxiter), rounds=args.rounds,
+                                  window_end=args.window_end or CALIBRATION_END)
+    out = args.out or Path("results") / f"calibration-{timestamp()}"
+    if out.exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    try:
+        fit = calibrate.fit(spec, record, settings, args.workers,
+                            progress=lambda msg: print(msg, file=sys.stderr))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = fit.to_json()
+    report["command"] = args.command_line
+    report["created"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    target = args.toml or calibrate.CALIBRATION_TOML
+    report["written_to"] = None if args.dry_run else str(target)
+
+    def fill(folder: Path) -> None:
+        (folder / "fit.json").write_text(json.dumps(report, indent=2, default=str))
+        fit.points.to_csv(folder / "fit_points.csv", index=False)
+
+    write_atomic(out, fill)
+    if not args.dry_run:
+        calibrate.write_calibration(fit.values, target)
+    quality = fit.quality()
+    print(f"{spec.name}: fitted {len(fit.evaluations)} candidates x {settings.replications} "
+          f"replications x {fit.days} days in {fit.wall_time_s:.1f} s")
+    for name, value in fit.values.items():
+        print(f"  mechanisms.{name} = {value}")
+    print(f"  objective (mean squared relative error of medians) = {quality['objective']:.4f}; "
+          f"RMS relative error = {quality['rms_rel_error']:.3f}; 90% band covers "
+          f"{quality['coverage_90']:.0%} of {quality['points']} figures")
+    shown = fit.points.drop(columns=["outlet"]).assign(date=fit.points["date"].astype(str))
+    print(tabulate(shown, headers="keys", showindex=False, floatfmt=".2f"))
+    print(f"report -> {out}" + ("" if args.dry_run else f"; values written to {target}"))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run a scenario, compare it with the record, write the tables and the figure."""
+    from tabulate import tabulate
+
+    from sim import runner
+    from sim.cli import progress_bar
+    from sim.record import CALIBRATION_END
+    from sim.scenario import load_with_sources
+    from sim.validate import shown_table, validate
+
+    loaded = load_with_sources(args.scenario)
+    spec = loaded.scenario
+    record = _record(args.record)
+    reps = args.reps or spec.run.replications
+    out = args.out or Path("results") / f"validation-{spec.name}-{timestamp()}"
+    if out.exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    update, close = progress_bar(reps, spec.name)
+    try:
+        result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update)
+    finally:
+        close()
+    result.metadata["source_hash"] = loaded.source_hash
+    check = validate(result, record, args.window_end or CALIBRATION_END)
+    check.metadata["command"] = args.command_line
+    check.write(out)
+    print(f"{spec.name}: {reps} replications x {result.metadata['days']} days vs "
+          f"{len(check.table)} dated figures")
+    print(tabulate(shown_table(check.table), headers="keys", showindex=False))
+    print()
+    print(tabulate(check.summary, headers="keys", showindex=False, floatfmt=".3f"))
+    print()
+    print(tabulate(check.periods.drop(columns=["first", "last"]), headers="keys",
+                   showindex=False, floatfmt=".2f"))
+    print(f"-> {out}")
+    return EXIT_OK
