@@ -1,7 +1,7 @@
 """The actors: Government, Militia factions, coalition Bases and the coalition Command.
 
 Agents hold state and decide; the formulas live in :mod:`sim.rules`. Every random
-draw goes through the model's generator (``self.model.rng``).
+draw goes through the model's generator (``self.model.rng``, uniforms via ``self.model.uniform()``).
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ class Militia(mesa.Agent):
         self.respond_to_levers()
         self.attacks_today = self.attack()
         self.learn()
-        self.clashed = self.model.rng.random() < self.clash_chance()
+        chance = self.clash_chance()
+        self.clashed = chance > 0.0 and self.model.uniform() < chance
 
     def respond_to_levers(self) -> None:
         """Hostility, stake, capability and tension move with the government's levers."""
@@ -139,14 +140,14 @@ class Militia(mesa.Agent):
         if not self.targets or self.teams == 0:
             return 0
         chance = self.attack_chance()
-        rng = self.model.rng
+        uniform = self.model.uniform
         launched = 0
         for _ in range(self.teams):
-            if rng.random() >= chance:
+            if uniform() >= chance:
                 continue
             weapon_name, weapon, bases, cumulative = self.choose_weapon()
-            base = bases[bisect_right(cumulative, rng.random() * cumulative[-1])]
-            if rng.random() < self.model.mechanisms.foil_rate * self.model.government.pressure:
+            base = bases[bisect_right(cumulative, uniform() * cumulative[-1])]
+            if uniform() < self.model.mechanisms.foil_rate * self.model.government.pressure:
                 self.model.record_foiled(self, base, weapon_name)
                 continue
             self.capability = max(0.0, self.capability - self.model.mechanisms.attack_cost)
@@ -158,7 +159,7 @@ class Militia(mesa.Agent):
         """Pick a weapon (by the faction's weights among weapons that reach an open site)."""
         if len(self.targets) == 1:
             return self.targets[0]
-        draw = self.model.rng.random() * self.target_weights[-1]
+        draw = self.model.uniform() * self.target_weights[-1]
         return self.targets[bisect_right(self.target_weights, draw)]
 
     def plan_targets(self, bases: list[BaseSite], weapons: dict[str, Weapon]) -> None:
@@ -229,10 +230,10 @@ class BaseSite(mesa.Agent):
         posture = model.command.force_protection
         rng = model.rng
         injuries = deaths = 0
-        if rng.random() < rules.intercept_probability(
+        if model.uniform() < rules.intercept_probability(
                 self.air_defence, weapon.interceptability, posture, m.force_protection_intercept):
             outcome = "intercepted"
-        elif rng.random() < weapon.hit_probability:
+        elif model.uniform() < weapon.hit_probability:
             outcome = "hit"
             mean = rules.mean_injuries(weapon.lethality, self.hardening, posture,
                                        m.casualty_scale, m.force_protection_injury)
@@ -269,7 +270,7 @@ class Command(mesa.Agent):
                                       t.attacks, t.injuries, t.deaths):
             return
         gov = model.government
-        if model.rng.random() < model.mechanisms.deference * gov.pressure:
+        if model.uniform() < model.mechanisms.deference * gov.pressure:
             return  # the coalition leaves it to the government this time
         target = model.most_active_faction(t.window_days)
         if target is not None:
@@ -279,7 +280,7 @@ class Command(mesa.Agent):
         """Strike the attributed faction and bear the consequences."""
         model, m, gov = self.model, self.model.mechanisms, self.model.government
         factor = m.escalatory_factor if self.retaliation == "escalatory" else 1.0
-        consent = model.rng.random() < rules.consent_probability(
+        consent = model.uniform() < rules.consent_probability(
             gov.pressure, gov.appeasement, m.consent_base, m.consent_pressure,
             m.consent_appeasement)
         target.struck(rules.clip01(m.strike_damage * factor), m.revenge * factor,

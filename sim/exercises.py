@@ -167,30 +167,35 @@ def retaliation_spiral(s: Settings, workers: int) -> dict[str, Any]:
     return out
 
 
-FACTIONS = ("kataib_hezbollah", "asaib_ahl_al_haq", "badr_organization")
-"""Most aligned (0.95), middle (0.6) and least aligned (0.5) factions in the world file."""
+ALIGNED = 0.9
+"""Factions at least this aligned with the patron form the 'aligned' group."""
 
 
 def truce_and_restraint(s: Settings, workers: int) -> dict[str, Any]:
-    """Exercise 5: the Gaza truce and the patron's restraint, by faction."""
+    """Exercise 5: the Gaza truce and the patron's restraint, by faction and alignment."""
     out: dict[str, Any] = {}
+    factions = load("baseline").factions
+    aligned = [f.name for f in factions if f.alignment >= ALIGNED]
+    others = [f.name for f in factions if f.alignment < ALIGNED]
     runs = {name: _run(name, s, workers)
             for name in ("baseline", "gaza_truce", "patron_restraint")}
     for name, r in runs.items():
         out[f"{name}_attacks"] = _mean(r, "attacks")
-        for faction in FACTIONS:
-            out[f"{name}_{faction}"] = round(float(
-                r.daily.groupby("replication")[f"attacks_{faction}"].sum().mean()), 3)
-    for faction in FACTIONS:
-        base = max(1e-9, out[f"baseline_{faction}"])
-        out[f"restraint_removed_{faction}"] = round(base - out[f"patron_restraint_{faction}"], 3)
-        out[f"restraint_cut_{faction}"] = round(1 - out[f"patron_restraint_{faction}"] / base, 3)
+        per_rep = r.daily.groupby("replication")
+        for faction in factions:
+            out[f"{name}_{faction.name}"] = round(float(
+                per_rep[f"attacks_{faction.name}"].sum().mean()), 3)
+        for group, members in (("aligned", aligned), ("others", others)):
+            out[f"{name}_{group}"] = round(sum(out[f"{name}_{m}"] for m in members), 3)
+    for group in ("aligned", "others"):
+        base = max(1e-9, out[f"baseline_{group}"])
+        out[f"restraint_removed_{group}"] = round(base - out[f"patron_restraint_{group}"], 3)
+        out[f"restraint_cut_{group}"] = round(1 - out[f"patron_restraint_{group}"] / base, 3)
     out["claim_truce_lowers_attacks"] = bool(out["gaza_truce_attacks"] < out["baseline_attacks"])
     out["claim_restraint_lowers_attacks"] = bool(
         out["patron_restraint_attacks"] < out["baseline_attacks"])
     out["claim_restraint_hits_aligned_most"] = bool(
-        out["restraint_removed_kataib_hezbollah"] > out["restraint_removed_asaib_ahl_al_haq"]
-        > out["restraint_removed_badr_organization"] >= 0)
+        out["restraint_cut_aligned"] > out["restraint_cut_others"])
     return out
 
 

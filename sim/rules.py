@@ -20,9 +20,18 @@ def _exp(x: Num) -> Num:
 
 def clip01(x: Num) -> Num:
     """Clip to [0, 1]."""
-    if isinstance(x, np.ndarray):
+    try:
+        return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+    except ValueError:  # an array's truth value is ambiguous: clip element-wise
         return np.clip(x, 0.0, 1.0)
-    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def positive(x: Num) -> Num:
+    """max(x, 0), element-wise for arrays."""
+    try:
+        return x if x > 0.0 else 0.0
+    except ValueError:  # an array
+        return np.maximum(x, 0.0)
 
 
 def logistic(x: Num) -> Num:
@@ -122,8 +131,7 @@ def capability_update(capability: Num, ceiling: Num, resupply: Num, pressure: Nu
     (capability never overshoots the ceiling).
     """
     room = ceiling - capability
-    room = np.maximum(room, 0.0) if isinstance(room, np.ndarray) else max(room, 0.0)
-    regrowth = clip01(resupply * (1.0 + resupply_gain * stake * accommodation)) * room
+    regrowth = clip01(resupply * (1.0 + resupply_gain * stake * accommodation)) * positive(room)
     return capability + regrowth - erosion * pressure * capability
 
 
@@ -200,8 +208,7 @@ def stability_update(stability: Num, baseline: float, recovery: float, attacks: 
     It recovers toward its baseline and pays for attacks, clashes, coalition
     strikes, pressure above a safe level, and each day of open confrontation.
     """
-    over = pressure - pressure_safe
-    over = np.maximum(over, 0.0) if isinstance(over, np.ndarray) else max(over, 0.0)
+    over = positive(pressure - pressure_safe)
     loss = (attack_cost * attacks + clash_cost * clashes + strike_cost
             + pressure_cost * over + confrontation_cost * confrontation)
     return clip01(stability + recovery * (baseline - stability) - loss)
