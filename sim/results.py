@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.schema import Mechanisms, Scenario
 
@@ -115,6 +114,8 @@ def mean_interval(values: pd.Series | np.ndarray, level: float = 0.95) -> tuple[
     mean = float(x.mean())
     if n < 2:
         return mean, float("nan"), float("nan")
+    from scipy import stats  # imported here: workers and `sim --help` never need it
+
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half
 
