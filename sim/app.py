@@ -23,6 +23,7 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
+from sim.compare import bands
 from sim.model import IraqModel
 from sim.scenario import load, override, shipped_scenarios
 from sim.schema import Scenario
@@ -188,22 +189,16 @@ def map_figure(model: IraqModel) -> Figure:
     return fig
 
 
-def ensemble_bands(daily: Any, column: str, level: float = 0.90) -> Any:
-    """Per-day mean and central ``level`` band of a column across replications."""
-    tail = (1.0 - level) / 2.0
-    grouped = daily.groupby("day")[column]
-    return grouped.mean(), grouped.quantile(tail), grouped.quantile(1.0 - tail)
-
-
 def ensemble_figure(daily: Any) -> Figure:
     """Daily attacks and stability across replications: mean and 90% band."""
     fig = Figure(figsize=(7.0, 4.0), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     for ax, column, color in ((axes[0], "attacks", "#d62728"),
                               (axes[1], "stability", "#1f77b4")):
-        mean, low, high = ensemble_bands(daily, column)
-        ax.fill_between(mean.index, low, high, color=color, alpha=0.25, label="90% band")
-        ax.plot(mean.index, mean, color=color, lw=2, label="mean")
+        band = bands(daily, by="day", value=column)
+        ax.fill_between(band["day"], band["low"], band["high"], color=color, alpha=0.25,
+                        label="90% band")
+        ax.plot(band["day"], band["mean"], color=color, lw=2, label="mean")
         ax.set_ylabel(column)
         ax.legend(loc="upper right", fontsize=8)
     axes[1].set_xlabel("day")

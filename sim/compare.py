@@ -156,7 +156,7 @@ def weekly_attacks(daily: pd.DataFrame, column: str = "attacks") -> pd.DataFrame
 
 def bands(frame: pd.DataFrame, by: str, value: str = "value",
           quantiles: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
-    """Median and a quantile band across replications at each value of ``by``.
+    """Median, mean and a quantile band across replications at each value of ``by``.
 
     Args:
         frame: one row per (replication, ``by``), e.g. a daily table or
@@ -166,13 +166,14 @@ def bands(frame: pd.DataFrame, by: str, value: str = "value",
         quantiles: lower and upper quantile of the band (default a 90% band).
 
     Returns:
-        Columns ``by``, ``date``, ``low``, ``median``, ``high``, one row per time.
+        Columns ``by``, ``date``, ``low``, ``median``, ``mean``, ``high``, one row per time.
 
     """
     grouped = frame.groupby(by, sort=True)[value]
     out = pd.DataFrame({
         "low": grouped.quantile(quantiles[0]),
         "median": grouped.median(),
+        "mean": grouped.mean(),
         "high": grouped.quantile(quantiles[1]),
     })
     if "date" in frame.columns:

@@ -18,6 +18,10 @@ from sim.schema import Event, Scenario
 
 COUNTRIES = ("Iraq", "Syria", "Jordan")
 EVENT_COLUMNS = ("day", "kind", "faction", "base", "weapon", "outcome", "injuries", "deaths")
+COUNT_COLUMNS = ("attacks", "intercepted", "injuries", "deaths", "strikes", "clashes", "foiled")
+"""The first daily count columns; per-country, per-faction and per-weapon counts follow."""
+ATTACKS, INTERCEPTED, INJURIES, DEATHS, STRIKES, CLASHES, FOILED = range(len(COUNT_COLUMNS))
+
 VALUE_COLUMNS = ("stability", "mean_hostility", "mean_capability", "escalation", "patron_signal",
                  "accommodation", "appeasement", "persuasion", "pressure")
 
@@ -103,7 +107,6 @@ class IraqModel(mesa.Model):
         self.day += 1
         for event in self.events_by_day.get(self.day, ()):
             self.apply(event)
-        self._start_day()
         for militia in self.militias:
             militia.step()
         self.clashes_today = self.resolve_clashes()
@@ -186,13 +189,13 @@ class IraqModel(mesa.Model):
     # --------------------------------------------------------------- recording
 
     def _init_records(self) -> None:
-        names = ["attacks", "intercepted", "injuries", "deaths", "strikes", "clashes", "foiled",
+        names = [*COUNT_COLUMNS,
                  *(f"attacks_{c.lower()}" for c in COUNTRIES),
                  *(f"attacks_{f.name}" for f in self.militias),
                  *(f"attacks_{w}" for w in self.weapons)]
         column = {name: j for j, name in enumerate(names)}
         # Today's counts are tallied in a plain list (one slot per count column) and kept
-        # as one row per day; numpy arrays are built only when asked (``daily_counts``).
+        # as one row per day; numpy arrays are built only when asked (``daily_columns``).
         self._count_names = tuple(names)
         self._tally = [0] * len(names)
         self._count_rows: list[list[int]] = []
@@ -200,47 +203,52 @@ class IraqModel(mesa.Model):
         self._country_column = {c: column[f"attacks_{c.lower()}"] for c in COUNTRIES}
         self._faction_column = [column[f"attacks_{f.name}"] for f in self.militias]
         self._weapon_column = {w: column[f"attacks_{w}"] for w in self.weapons}
-        self._attacks_by_day: list[int] = []
-        self._injuries_by_day: list[int] = []
         self.events: list[tuple] = []
+
+    @property
+    def attacks_today(self) -> int:
+        """Attacks so far today."""
+        return self._tally[ATTACKS]
+
+    @property
+    def injuries_today(self) -> int:
+        """Injuries so far today."""
+        return self._tally[INJURIES]
+
+    @property
+    def deaths_today(self) -> int:
+        """Deaths so far today."""
+        return self._tally[DEATHS]
 
     @property
     def daily_counts(self) -> dict[str, np.ndarray]:
         """Daily counts by column name, one entry per day of the horizon (zero after today)."""
-        counts = np.zeros((self.days, len(self._count_names)), dtype=np.int32)
-        if self._count_rows:
-            counts[:len(self._count_rows)] = self._count_rows
-        return {name: counts[:, j] for j, name in enumerate(self._count_names)}
+        padded = self._padded_columns()
+        return {name: padded[name] for name in self._count_names}
 
     @property
     def daily_values(self) -> dict[str, np.ndarray]:
         """Daily state values by column name, one entry per day of the horizon."""
-        values = np.zeros((self.days, len(VALUE_COLUMNS)))
-        confrontation = np.zeros(self.days, dtype=bool)
-        if self._value_rows:
-            n = len(self._value_rows)
-            values[:n] = [row[:-1] for row in self._value_rows]
-            confrontation[:n] = [row[-1] for row in self._value_rows]
-        found = {name: values[:, j] for j, name in enumerate(VALUE_COLUMNS)}
-        found["open_confrontation"] = confrontation
-        return found
+        padded = self._padded_columns()
+        return {name: padded[name] for name in (*VALUE_COLUMNS, "open_confrontation")}
 
-    def _start_day(self) -> None:
-        self.attacks_today = self.injuries_today = self.deaths_today = 0
-        self._i = self.day - 1
+    def _padded_columns(self) -> dict[str, np.ndarray]:
+        """:meth:`daily_columns` padded with zeros to the whole horizon."""
+        padded = {}
+        for name, column in self.daily_columns().items():
+            padded[name] = np.zeros(self.days, dtype=column.dtype)
+            padded[name][:len(column)] = column
+        return padded
 
     def record_attack(self, attacker: Militia, base: BaseSite, weapon: str, outcome: str,
                       injuries: int, deaths: int) -> None:
         """Count one attack in today's tallies and the event log."""
-        self.attacks_today += 1
-        self.injuries_today += injuries
-        self.deaths_today += deaths
         tally = self._tally
-        tally[0] += 1  # attacks
+        tally[ATTACKS] += 1
         if outcome == "intercepted":
-            tally[1] += 1
-        tally[2] += injuries
-        tally[3] += deaths
+            tally[INTERCEPTED] += 1
+        tally[INJURIES] += injuries
+        tally[DEATHS] += deaths
         tally[self._country_column[base.country]] += 1
         tally[self._faction_column[attacker.index]] += 1
         tally[self._weapon_column[weapon]] += 1
@@ -249,7 +257,7 @@ class IraqModel(mesa.Model):
 
     def record_foiled(self, attacker: Militia, base: BaseSite, weapon: str) -> None:
         """Count one attack foiled before launch by government pressure."""
-        self._tally[6] += 1
+        self._tally[FOILED] += 1
         self.events.append((self.day, "foiled", attacker.name, base.name, weapon, "foiled", 0, 0))
 
     def log_event(self, kind: str, faction: str, base: str, weapon: str, outcome: str,
@@ -259,11 +267,9 @@ class IraqModel(mesa.Model):
 
     def _record(self, clashes: int) -> None:
         gov, militias, tally = self.government, self.militias, self._tally
-        tally[4] = self.command.strikes_today
-        tally[5] = clashes
+        tally[STRIKES] = self.command.strikes_today
+        tally[CLASHES] = clashes
         self._count_rows.append(tally)
-        self._attacks_by_day.append(tally[0])
-        self._injuries_by_day.append(tally[2])
         self._tally = [0] * len(tally)
         region = self.region
         self._value_rows.append((
@@ -272,22 +278,22 @@ class IraqModel(mesa.Model):
             region.signal, gov.accommodation, gov.appeasement, gov.persuasion, gov.pressure,
             self.confrontation))
 
+    def _window(self, days: int) -> list[list[int]]:
+        """Count rows of the last ``days`` days, today's tally included."""
+        return [*self._count_rows[max(0, self.day - days):self.day], self._tally]
+
     def attacks_last(self, days: int) -> int:
         """Attacks in the last ``days`` days, today included."""
-        i = self.day
-        return sum(self._attacks_by_day[max(0, i - days):i]) + self._tally[0]
+        return sum(row[ATTACKS] for row in self._window(days))
 
     def injuries_last(self, days: int) -> int:
         """Injuries in the last ``days`` days, today included."""
-        i = self.day
-        return sum(self._injuries_by_day[max(0, i - days):i]) + self._tally[2]
+        return sum(row[INJURIES] for row in self._window(days))
 
     def most_active_faction(self, days: int) -> Militia | None:
         """The faction with most attacks in the window (attribution); ties by the rng."""
-        i = self.day
         columns = self._faction_column
-        window = [*self._count_rows[max(0, i - days):i], self._tally]
-        totals = np.array([[row[j] for j in columns] for row in window]).sum(axis=0)
+        totals = np.array([[row[j] for j in columns] for row in self._window(days)]).sum(axis=0)
         best = totals.max()
         if best == 0:
             return None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.compare import bands
 from sim.results import RunResult, read_run
 
 KEY_METRICS = ("attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28",
@@ -33,12 +34,12 @@ def band_figure(daily: pd.DataFrame, column: str, title: str, cumulative: bool =
     frame = daily[["replication", "day", column]].copy()
     if cumulative:
         frame[column] = frame.groupby("replication")[column].cumsum()
-    grouped = frame.groupby("day")[column]
-    mean, low, high = grouped.mean(), grouped.quantile(0.05), grouped.quantile(0.95)
+    band = bands(frame, by="day", value=column)
     fig = Figure(figsize=(4.2, 2.6), layout="constrained")
     ax = fig.subplots()
-    ax.fill_between(mean.index, low, high, alpha=0.25, label="90% of replications")
-    ax.plot(mean.index, mean, lw=2, label="mean")
+    ax.fill_between(band["day"], band["low"], band["high"], alpha=0.25,
+                    label="90% of replications")
+    ax.plot(band["day"], band["mean"], lw=2, label="mean")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("day")
     ax.legend(fontsize=7)

@@ -20,7 +20,7 @@ import pandas as pd
 from sim.schema import Mechanisms, Scenario
 
 if TYPE_CHECKING:
-    from sim.runner import Chunk, Replication
+    from sim.runner import Chunk
 
 SUMMARY_METRICS = (
     "attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28", "injuries",
@@ -50,12 +50,6 @@ def days_to_deescalation(attacks: np.ndarray, calm_attacks: int, calm_days: int)
         if run == calm_days:
             return float(i - calm_days + 2)  # 1-based day the calm run began
     return float("nan")
-
-
-def summarise(daily: pd.DataFrame, mechanisms: Mechanisms) -> dict[str, Any]:
-    """Summary outcomes of one replication from its daily table."""
-    return summarise_columns({name: daily[name].to_numpy() for name in daily.columns},
-                             mechanisms)
 
 
 def summarise_columns(daily: dict[str, np.ndarray], mechanisms: Mechanisms) -> dict[str, Any]:
@@ -151,24 +145,6 @@ class RunResult:
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
 
     @classmethod
-    def from_replications(cls, spec: Scenario, reps: list[Replication], root_seed: int,
-                          days: int, wall_time: float) -> RunResult:
-        """Stack replications into tidy tables."""
-        reps = sorted(reps, key=lambda r: r.replication)
-        daily = pd.concat([r.daily.assign(replication=r.replication) for r in reps],
-                          ignore_index=True)
-        events = pd.concat([r.events.assign(replication=r.replication) for r in reps],
-                           ignore_index=True)
-        summary = summary_table(spec, [{"scenario": spec.name, "replication": r.replication,
-                                        "seed": r.seed, **r.summary} for r in reps])
-        daily.insert(0, "scenario", spec.name)
-        events.insert(0, "scenario", spec.name)
-        daily = _front(daily, ["scenario", "replication", "day", "date"])
-        events = _front(events, ["scenario", "replication"])
-        meta = run_metadata(spec, root_seed, days, [r.seed for r in reps], wall_time)
-        return cls(spec, daily, summary, events, meta)
-
-    @classmethod
     def from_chunks(cls, spec: Scenario, chunks: list[Chunk], root_seed: int, days: int,
                     wall_time: float, extra: dict[str, Any] | None = None) -> RunResult:
         """Stack chunks of replications (numpy columns from the workers) into tidy tables."""
@@ -256,10 +232,6 @@ def run_metadata(spec: Scenario, root_seed: int, days: int, seeds: list[int], wa
     return meta
 
 
-def _front(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
-    return frame[first + [c for c in frame.columns if c not in first]]
-
-
 def write_atomic(out: Path, fill: Any) -> Path:
     """Create ``out`` by filling a temporary sibling folder and renaming it.
 
@@ -297,14 +269,10 @@ def scenario_from_json(data: dict[str, Any]) -> Scenario:
 
 def read_run(folder: Path) -> RunResult:
     """Read a run folder written by :meth:`RunResult.write` or a streamed run."""
-    folder = Path(folder)
-    meta = json.loads((folder / "metadata.json").read_text())
-    spec = scenario_from_json(meta["resolved_scenario"])
-    failures = (pd.read_csv(folder / "failures.csv") if (folder / "failures.csv").exists()
-                else pd.DataFrame(columns=list(FAILURE_COLUMNS)))
-    return RunResult(spec, pd.read_parquet(folder / "daily.parquet"),
-                     pd.read_csv(folder / "summary.csv"),
-                     pd.read_parquet(folder / "events.parquet"), meta, failures)
+    result = read_run_light(folder)
+    result.daily = pd.read_parquet(Path(folder) / "daily.parquet")
+    result.events = pd.read_parquet(Path(folder) / "events.parquet")
+    return result
 
 
 # ------------------------------------------------------------ streamed run folders

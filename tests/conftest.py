@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sim.scenario import load
+from sim.schema import Scenario
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 
@@ -27,3 +30,9 @@ def write_toml(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def baseline() -> Scenario:
+    """The shipped baseline scenario, loaded once."""
+    return load("baseline")

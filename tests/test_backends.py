@@ -6,15 +6,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from sim import backends, runner
-from sim.scenario import load
 
 DAYS = 20
 REPS = 6
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load("baseline")
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,6 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 DAYS = 40
 
 
-@pytest.fixture(scope="module")
-def baseline():
-    return load("baseline")
-
-
 def test_same_seed_same_tables(baseline):
     a = runner.run(baseline, replications=2, days=DAYS, seed=11)
     b = runner.run(baseline, replications=2, days=DAYS, seed=11)

@@ -14,15 +14,9 @@ from pandas.testing import assert_frame_equal, assert_series_equal
 from sim import runner
 from sim.cli import main
 from sim.results import PARTIAL, read_run
-from sim.scenario import load
 
 DAYS = 30
 REPS = 12
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    return load("baseline")
 
 
 @pytest.fixture(scope="module")
