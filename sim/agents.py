@@ -79,6 +79,9 @@ class Militia(mesa.Agent):
 
     def __init__(self, model: IraqModel, faction: Faction, index: int) -> None:
         super().__init__(model)
+        # the world a faction reads every day (the same objects as the model's)
+        self.government, self.mechanisms, self.region = (model.government, model.mechanisms,
+                                                         model.region)
         self.index = index
         self.name, self.label = faction.name, faction.label or faction.name
         self.lat, self.lon = faction.lat, faction.lon
@@ -106,7 +109,7 @@ class Militia(mesa.Agent):
 
     def respond_to_levers(self) -> None:
         """Hostility, stake, capability and tension move with the government's levers."""
-        gov, m = self.model.government, self.model.mechanisms
+        gov, m = self.government, self.mechanisms
         self.baseline_hostility = rules.persuasion_update(
             self.baseline_hostility, gov.persuasion, self.receptiveness, m.persuasion_rate)
         self.hostility = rules.hostility_update(
@@ -125,13 +128,13 @@ class Militia(mesa.Agent):
 
     def attack_chance(self) -> float:
         """Today's chance that one launch team attacks."""
-        m, region = self.model.mechanisms, self.model.region
+        m, region = self.mechanisms, self.region
         motive = rules.attack_motive(
             self.hostility, region.escalation, self.alignment, self.emboldenment,
             region.signal, m.base_propensity, m.w_hostility, m.w_escalation,
             m.w_emboldenment, m.w_patron)
         restraint = rules.attack_restraint(
-            self.model.government.pressure, self.deterrence, self.stake, m.w_pressure,
+            self.government.pressure, self.deterrence, self.stake, m.w_pressure,
             m.w_deterrence, m.w_stake)
         return rules.attack_probability(self.capability, motive, restraint)
 
@@ -147,10 +150,10 @@ class Militia(mesa.Agent):
                 continue
             weapon_name, weapon, bases, cumulative = self.choose_weapon()
             base = bases[bisect_right(cumulative, uniform() * cumulative[-1])]
-            if uniform() < self.model.mechanisms.foil_rate * self.model.government.pressure:
+            if uniform() < self.mechanisms.foil_rate * self.government.pressure:
                 self.model.record_foiled(self, base, weapon_name)
                 continue
-            self.capability = max(0.0, self.capability - self.model.mechanisms.attack_cost)
+            self.capability = max(0.0, self.capability - self.mechanisms.attack_cost)
             base.receive(self, weapon_name, weapon)
             launched += 1
         return launched
@@ -162,18 +165,18 @@ class Militia(mesa.Agent):
         draw = self.model.uniform() * self.target_weights[-1]
         return self.targets[bisect_right(self.target_weights, draw)]
 
-    def plan_targets(self, bases: list[BaseSite], weapons: dict[str, Weapon]) -> None:
+    def plan_targets(self, bases: list[BaseSite], weapons: dict[str, Weapon],
+                     distances: list[float]) -> None:
         """Which open sites each weapon reaches from home, and how attractive each is.
 
-        A site's weight is sqrt(troops) / (1 + distance / 200 km): larger and nearer
-        sites draw more attacks.
+        ``distances`` are from home to each site in ``bases`` (km). A site's weight is
+        sqrt(troops) / (1 + distance / 200 km): larger and nearer sites draw more attacks.
         """
         self.targets = []
         for name, weight in self.weapon_weights.items():
             weapon = weapons[name]
-            reach = [(b, d) for b in bases
-                     if b.open and b.troops > 0
-                     and (d := b.distance_from(self.lat, self.lon)) <= weapon.range_km]
+            reach = [(b, d) for b, d in zip(bases, distances, strict=True)
+                     if b.open and b.troops > 0 and d <= weapon.range_km]
             if reach and weight > 0:
                 cumulative = list(accumulate(b.troops ** 0.5 / (1.0 + d / 200.0)
                                              for b, d in reach))
@@ -183,15 +186,15 @@ class Militia(mesa.Agent):
 
     def learn(self) -> None:
         """Emboldenment: appeased while attacking, a faction learns that attacks pay."""
-        m = self.model.mechanisms
+        m = self.mechanisms
         self.emboldenment = rules.emboldenment_update(
-            self.emboldenment, self.model.government.appeasement,
+            self.emboldenment, self.government.appeasement,
             1.0 if self.attacks_today else 0.0, m.emboldenment_gain, m.emboldenment_decay)
 
     def clash_chance(self) -> float:
         """Chance of an armed clash with the state today (tension past tolerance)."""
         return rules.clash_probability(self.tension, self.tolerance,
-                                       self.model.mechanisms.clash_slope)
+                                       self.mechanisms.clash_slope)
 
     def struck(self, damage: float, revenge: float, deterrence: float) -> None:
         """Suffer a coalition strike: capability cut, revenge raises hostility, deterrence felt."""
@@ -215,14 +218,6 @@ class BaseSite(mesa.Agent):
         self.lat, self.lon = base.lat, base.lon
         self.troops, self.open = base.troops, base.open
         self.air_defence, self.hardening = base.air_defence, base.hardening
-        self._distances: dict[tuple[float, float], float] = {}
-
-    def distance_from(self, lat: float, lon: float) -> float:
-        """Great-circle distance in km from a point (cached)."""
-        key = (lat, lon)
-        if key not in self._distances:
-            self._distances[key] = float(rules.haversine_km(lat, lon, self.lat, self.lon))
-        return self._distances[key]
 
     def receive(self, attacker: Militia, weapon_name: str, weapon: Weapon) -> None:
         """Resolve one incoming attack and report it to the model."""

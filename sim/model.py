@@ -7,6 +7,7 @@ validated :class:`~sim.schema.Scenario` and a seed, and hands back tables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 
 import mesa
 import numpy as np
@@ -77,6 +78,9 @@ class IraqModel(mesa.Model):
         self.command = Command(self, spec.levers.coalition)
         self.bases = [BaseSite(self, b) for b in spec.bases]
         self.militias = [Militia(self, f, i) for i, f in enumerate(spec.factions)]
+        self.distances_km = rules.haversine_km(  # faction x site, in one array call
+            np.array([[f.lat] for f in self.militias]), np.array([[f.lon] for f in self.militias]),
+            np.array([b.lat for b in self.bases]), np.array([b.lon for b in self.bases])).tolist()
         self.plan_targets()
         self.events_by_day: dict[int, list[Event]] = {}
         for event in spec.events:
@@ -143,8 +147,9 @@ class IraqModel(mesa.Model):
         if clashing:
             self.government.clashes_since_review += len(clashing)
             self.last_clash_day = self.day
-        horizon = self.day - m.confrontation_window
-        self.recent_clashes = [(d, i) for d, i in self.recent_clashes if d > horizon]
+        if self.recent_clashes:
+            horizon = self.day - m.confrontation_window
+            self.recent_clashes = [(d, i) for d, i in self.recent_clashes if d > horizon]
         if len({i for _, i in self.recent_clashes}) >= m.confrontation_factions:
             self.confrontation = True
         elif self.day - self.last_clash_day >= m.confrontation_cooldown:
@@ -183,8 +188,8 @@ class IraqModel(mesa.Model):
 
     def plan_targets(self) -> None:
         """Recompute which open sites each faction's weapons reach."""
-        for militia in self.militias:
-            militia.plan_targets(self.bases, self.weapons)
+        for militia, distances in zip(self.militias, self.distances_km, strict=True):
+            militia.plan_targets(self.bases, self.weapons, distances)
 
     # --------------------------------------------------------------- recording
 
@@ -273,8 +278,8 @@ class IraqModel(mesa.Model):
         self._tally = [0] * len(tally)
         region = self.region
         self._value_rows.append((
-            gov.stability, sum(f.hostility for f in militias) / len(militias),
-            sum(f.capability for f in militias) / len(militias), region.escalation,
+            gov.stability, sum([f.hostility for f in militias]) / len(militias),
+            sum([f.capability for f in militias]) / len(militias), region.escalation,
             region.signal, gov.accommodation, gov.appeasement, gov.persuasion, gov.pressure,
             self.confrontation))
 
@@ -284,20 +289,20 @@ class IraqModel(mesa.Model):
 
     def attacks_last(self, days: int) -> int:
         """Attacks in the last ``days`` days, today included."""
-        return sum(row[ATTACKS] for row in self._window(days))
+        return sum([row[ATTACKS] for row in self._window(days)])
 
     def injuries_last(self, days: int) -> int:
         """Injuries in the last ``days`` days, today included."""
-        return sum(row[INJURIES] for row in self._window(days))
+        return sum([row[INJURIES] for row in self._window(days)])
 
     def most_active_faction(self, days: int) -> Militia | None:
         """The faction with most attacks in the window (attribution); ties by the rng."""
-        columns = self._faction_column
-        totals = np.array([[row[j] for j in columns] for row in self._window(days)]).sum(axis=0)
-        best = totals.max()
+        window = self._window(days)
+        totals = [sum([row[j] for row in window]) for j in self._faction_column]
+        best = max(totals)
         if best == 0:
             return None
-        candidates = np.flatnonzero(totals == best)
+        candidates = [i for i, total in enumerate(totals) if total == best]
         pick = candidates[0] if len(candidates) == 1 else self.rng.choice(candidates)
         return self.militias[int(pick)]
 
@@ -309,14 +314,17 @@ class IraqModel(mesa.Model):
         start = np.datetime64(self.spec.run.start_date, "D")
         columns = {"day": np.arange(1, n + 1, dtype=np.int32),
                    "date": (start + np.arange(n)).astype("datetime64[ns]")}
-        counts = np.array(self._count_rows, dtype=np.int32).reshape(n, len(self._count_names))
+        width = len(self._count_names)
+        counts = np.fromiter(chain.from_iterable(self._count_rows), dtype=np.int32,
+                             count=n * width).reshape(n, width)
         for j, name in enumerate(self._count_names):
             columns[name] = counts[:, j].copy()
-        values = np.array([row[:-1] for row in self._value_rows]).reshape(n, len(VALUE_COLUMNS))
+        width = len(VALUE_COLUMNS) + 1  # the values, then the confrontation flag
+        values = np.fromiter(chain.from_iterable(self._value_rows), dtype=float,
+                             count=n * width).reshape(n, width)
         for j, name in enumerate(VALUE_COLUMNS):
             columns[name] = values[:, j].copy()
-        columns["open_confrontation"] = np.array([row[-1] for row in self._value_rows],
-                                                 dtype=bool)
+        columns["open_confrontation"] = values[:, -1].astype(bool)
         return columns
 
     def daily_table(self) -> pd.DataFrame:

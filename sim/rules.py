@@ -14,10 +14,6 @@ import numpy as np
 Num = float | np.ndarray
 
 
-def _exp(x: Num) -> Num:
-    return np.exp(x) if isinstance(x, np.ndarray) else math.exp(x)
-
-
 def clip01(x: Num) -> Num:
     """Clip to [0, 1]."""
     try:
@@ -36,7 +32,7 @@ def positive(x: Num) -> Num:
 
 def logistic(x: Num) -> Num:
     """The logistic function 1 / (1 + e^-x)."""
-    return 1.0 / (1.0 + _exp(-x))
+    return 1.0 / (1.0 + (math.exp(-x) if type(x) is float else np.exp(-x)))
 
 
 def regional_escalation(gaza: Num, lebanon: Num, red_sea: Num,
