@@ -1,7 +1,9 @@
 """Benchmark the runner on the baseline scenario (365 days, daily data recorded).
 
 Prints: median ms per replication on one core; runs/s with 1 and 2 workers and the
-speed-up; Mesa's ``batch_run`` on the same model (see mesa_adapter.py) and our
+speed-up (pairs of runs taken in turn, so a slow spell of a shared machine hits both
+sides); the machine's own ceiling for that speed-up (two independent processes that
+share nothing); Mesa's ``batch_run`` on the same model (see mesa_adapter.py) and our
 throughput relative to it; peak resident memory of a 10,000-run sweep streamed to
 disk, measured in a subprocess. Usage::
 
@@ -41,7 +43,8 @@ def machine() -> str:
             f"load average={os.getloadavg()[0]:.2f}")
 
 
-def per_replication(repeats: int) -> float:
+def per_replication(repeats: int) -> list[float]:
+    """Milliseconds of each of ``repeats`` replications (after one warm-up)."""
     from sim import runner
     from sim.scenario import load
 
@@ -52,8 +55,8 @@ def per_replication(repeats: int) -> float:
     for i, seed in enumerate(seeds[1:], start=1):
         started = time.perf_counter()
         runner.simulate(spec, i, seed, DAYS)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
+        times.append((time.perf_counter() - started) * 1e3)
+    return times
 
 
 def throughput(runs: int, workers: int) -> float:
@@ -79,6 +82,43 @@ def batch_run_throughput(runs: int, processes: int) -> float:
     elapsed = time.perf_counter() - started
     assert len(out) == runs * DAYS
     return runs / elapsed
+
+
+CEILING_CHILD = """
+import sys, time
+from sim import runner
+from sim.scenario import load
+spec = load("baseline"); n = int(sys.argv[1])
+seeds = runner.replication_seeds(2, n + 1)
+runner.simulate(spec, 0, seeds[0], 365)
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.perf_counter()
+for i, seed in enumerate(seeds[1:], start=1):
+    runner.simulate(spec, i, seed, 365)
+print(time.perf_counter() - started, flush=True)
+"""
+
+
+def independent_throughput(runs: int, processes: int) -> float:
+    """Runs/s of ``processes`` independent single-core loops started together.
+
+    Each process runs ``runs`` replications in a plain loop; nothing is sent between
+    them. Their combined rate over the rate of one is the most any runner could gain
+    from more processes on this machine.
+    """
+    procs = [subprocess.Popen([sys.executable, "-c", CEILING_CHILD, str(runs)], cwd=HERE.parent,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for _ in range(processes)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    elapsed = [float(proc.stdout.readline()) for proc in procs]
+    for proc in procs:
+        proc.wait()
+    return processes * runs / max(elapsed)
 
 
 SWEEP_CHILD = """
@@ -127,20 +167,38 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, help="runs in the memory sweep")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-batch-run", action="store_true")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="1-worker/2-worker pairs of runs (median reported)")
     args = parser.parse_args()
     runs = args.runs or (200 if args.quick else 1000)
     sweep = args.sweep or (1000 if args.quick else 10_000)
     print(f"machine: {machine()}")
     print(f"baseline scenario, {DAYS} days, daily data recorded")
-    ms = per_replication(10 if args.quick else 30)
-    print(f"one core: median {ms:.2f} ms per replication (target <= 10 ms)")
-    one = throughput(runs, 1)
+    times = per_replication(10 if args.quick else 30)
+    q1, median, q3 = statistics.quantiles(times, n=4)
+    print(f"one core: median {median:.2f} ms per replication (quartiles {q1:.2f}-{q3:.2f}; "
+          f"target <= 10 ms)")
     cold = throughput(runs, 2)  # includes starting the forkserver (once per session)
-    two = throughput(runs, 2)  # worker processes fork from the running server
-    print(f"runner, {runs} runs: 1 worker {one:.1f} runs/s; 2 workers {two:.1f} runs/s; "
-          f"speed-up {two / one:.2f} (target >= 1.8)")
+    pairs = []
+    for _ in range(args.pairs):  # in turn, so a slow spell of the machine hits both
+        pairs.append((throughput(runs, 1), throughput(runs, 2)))
+    for one, two in pairs:
+        print(f"runner, {runs} runs: 1 worker {one:.1f} runs/s; 2 workers {two:.1f} runs/s; "
+              f"speed-up {two / one:.2f}")
+    one = statistics.median(p[0] for p in pairs)
+    two = statistics.median(p[1] for p in pairs)
+    speedup = statistics.median(p[1] / p[0] for p in pairs)
+    print(f"runner, median of {len(pairs)} pairs: 1 worker {one:.1f} runs/s; 2 workers "
+          f"{two:.1f} runs/s; speed-up {speedup:.2f} (target >= 1.8)")
     print(f"  2 workers, first pool of the session (forkserver start-up included): "
-          f"{cold:.1f} runs/s, speed-up {cold / one:.2f}")
+          f"{cold:.1f} runs/s")
+    ceiling = []
+    for _ in range(args.pairs):
+        alone = independent_throughput(runs // 4, 1)
+        ceiling.append(independent_throughput(runs // 4, 2) / alone)
+    print(f"machine ceiling: 2 independent processes, {runs // 4} runs each, no runner: "
+          f"{statistics.median(ceiling):.2f}x one process "
+          f"(each pair: {', '.join(f'{c:.2f}' for c in ceiling)})")
     if not args.skip_batch_run:
         b1 = batch_run_throughput(runs, 1)
         b2 = batch_run_throughput(runs, 2)

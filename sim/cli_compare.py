@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="root seed shared by all scenarios (default: the reference's run.seed)")
     p.add_argument("--workers", type=positive_int, metavar="W",
                    help="worker processes (default: the number of cores available)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on a Dask cluster through this scheduler (default: the "
+                   "SIM_SCHEDULER environment variable); see docs/performance.md")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default results/compare-<timestamp>)")
     p.set_defaults(func=cmd_compare)
@@ -106,7 +109,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     workers = args.workers or default_workers()
     try:
-        results = run_entries(entries, plan, workers)
+        results, backend = run_entries(entries, plan, workers, args.scheduler)
     except Exception as exc:  # a model failure, not bad input
         print(f"error: a run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -116,7 +119,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     summaries = {label: result.summary for label, result in results.items()}
     table = compare.comparison_table(summaries, reference.label)
     wall = time.perf_counter() - started
-    meta = comparison_metadata(entries, reference, plan, workers, wall)
+    meta = comparison_metadata(entries, reference, plan, backend, wall)
 
     from sim.results import write_atomic
 
@@ -244,13 +247,17 @@ def _seed_difference(meta: dict, other: dict) -> str:
 # --------------------------------------------------------------------- runs
 
 
-def run_entries(entries: list[Entry], plan: Plan, workers: int) -> dict[str, RunResult]:
+def run_entries(entries: list[Entry], plan: Plan, workers: int, scheduler: str | None = None,
+                ) -> tuple[dict[str, RunResult], dict[str, Any]]:
     """Run every entry that is not read from a folder on one backend; keep entry order.
 
     The chunks of all scenarios go to one backend (the one ``sim run`` would choose:
-    a process pool for ``workers > 1``, Dask when ``SIM_SCHEDULER`` is set), so the
-    workers stay busy across scenario boundaries. Results do not depend on the
-    number of workers.
+    Dask with a scheduler or ``SIM_SCHEDULER``, else a process pool for ``workers > 1``),
+    so the workers stay busy across scenario boundaries. Results do not depend on the
+    backend or the number of workers.
+
+    Returns:
+        The results by label, and the backend used (name and workers).
 
     Raises:
         RuntimeError: when a replication raised (listed in the message).
@@ -276,7 +283,8 @@ def run_entries(entries: list[Entry], plan: Plan, workers: int) -> dict[str, Run
     busy: dict[str, float] = {e.label: 0.0 for e in to_run}
     update, close = progress_bar(len(to_run) * n, "compare")
     finished = 0
-    engine = make_backend(None, workers)
+    engine = make_backend(None, workers, scheduler)
+    backend = {"backend": engine.name, "workers": engine.workers}
     try:
         for k, chunk in engine.map(run_chunk, tasks):
             if isinstance(chunk, BaseException):
@@ -304,14 +312,14 @@ def run_entries(entries: list[Entry], plan: Plan, workers: int) -> dict[str, Run
                                f"e.g. replication {first['replication']} (seed "
                                f"{first['seed']}): {first['error']}")
         results[entry.label] = result
-    return results
+    return results, backend
 
 
 # ------------------------------------------------------------------ writing
 
 
-def comparison_metadata(entries: list[Entry], reference: Entry, plan: Plan, workers: int,
-                        wall: float) -> dict[str, Any]:
+def comparison_metadata(entries: list[Entry], reference: Entry, plan: Plan,
+                        backend: dict[str, Any], wall: float) -> dict[str, Any]:
     """What is needed to read and reproduce the comparison."""
     import datetime as dt
 
@@ -328,7 +336,7 @@ def comparison_metadata(entries: list[Entry], reference: Entry, plan: Plan, work
         "days": plan.days,
         "seeds": plan.seeds,
         "level": 0.95,
-        "workers": workers,
+        **backend,  # where the runs ran: "backend" and "workers"
         "wall_time_s": round(wall, 3),  # runs and tables, before files and figures
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": plan.command,

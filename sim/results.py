@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -200,7 +201,8 @@ def _frame(scenario: str, parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
         return pd.DataFrame({"scenario": pd.Series(dtype=object)})
     columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     n = len(columns["replication"])
-    return pd.DataFrame({"scenario": np.full(n, scenario, dtype=object), **columns})
+    # the columns are fresh arrays: keep them as they are (no copy into 2-D blocks)
+    return pd.DataFrame({"scenario": np.full(n, scenario, dtype=object), **columns}, copy=False)
 
 
 def summary_table(spec: Scenario, rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -253,13 +255,19 @@ def write_atomic(out: Path, fill: Any) -> Path:
 
 def versions() -> dict[str, str]:
     """Versions of Python, the platform and the packages results depend on."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    """Looked up once per process (reading package metadata takes tens of milliseconds)."""
     found = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in PACKAGES:
         try:
             found[name] = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
             found[name] = "not installed"
-    return found
+    return tuple(found.items())
 
 
 def scenario_from_json(data: dict[str, Any]) -> Scenario:

@@ -153,12 +153,12 @@ def _stack(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def default_chunk_size(replications: int, workers: int) -> int:
-    """Replications per chunk: about sixteen chunks per worker, between 1 and 100.
+    """Replications per chunk: about 32 chunks per worker, between 1 and 100.
 
     Small enough that workers finish close together (the last chunk is a short tail),
     large enough that sending tasks and results costs little.
     """
-    return max(1, min(100, math.ceil(replications / (max(1, workers) * 16))))
+    return max(1, min(100, math.ceil(replications / (max(1, workers) * 32))))
 
 
 def run(spec: Scenario, replications: int | None = None, seed: int | None = None,

@@ -17,6 +17,7 @@ descriptions are the documentation: ``docs/scenarios.md`` is generated from them
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -31,6 +32,17 @@ class Frozen(BaseModel):
     """Base for all scenario objects: immutable, unknown keys refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (workers receive the scenario this way) with interned field names.
+
+        Pickle rebuilds the field dictionary with new, un-interned key strings, and
+        CPython's specialised attribute lookup (``LOAD_ATTR_WITH_HINT``) checks key
+        identity: without interning, every ``mechanisms.<coefficient>`` read in a
+        worker takes the slow path and a replication runs about 20% slower there.
+        """
+        fields = {sys.intern(key): value for key, value in state.get("__dict__", {}).items()}
+        super().__setstate__({**state, "__dict__": fields})
 
 
 # --------------------------------------------------------------------------- run

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
 from sim import backends, runner
+from sim.cli import main
 
 DAYS = 20
 REPS = 6
@@ -64,3 +68,11 @@ def test_dask_cluster_matches_serial(baseline, serial, tmp_path, monkeypatch):
                               out=tmp_path / "run")
         assert streamed.metadata["backend"] == "dask"
         assert_same_tables(streamed, serial)
+        monkeypatch.delenv(backends.SCHEDULER_ENV)
+        compare = ["compare", "baseline", "pressure_led", "--reps", "3", "--days", str(DAYS)]
+        assert main([*compare, "--scheduler", address, "--out", str(tmp_path / "dask")]) == 0
+    assert main([*compare, "--workers", "1", "--out", str(tmp_path / "here")]) == 0
+    meta = json.loads((tmp_path / "dask" / "metadata.json").read_text())
+    assert (meta["backend"], meta["workers"]) == ("dask", 2)
+    assert_frame_equal(pd.read_csv(tmp_path / "dask" / "comparison.csv"),
+                       pd.read_csv(tmp_path / "here" / "comparison.csv"))

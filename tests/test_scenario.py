@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -362,3 +364,12 @@ def test_override_nested_named_and_weapon(family):
 def test_override_errors(family, path, value, match):
     with pytest.raises(ScenarioError, match=match):
         override(load(family[1]), {path: value})
+
+
+def test_pickled_scenario_is_equal_and_keeps_interned_field_names(baseline):
+    """Workers receive the scenario pickled; its field names must stay interned (identical
+    objects), or CPython's specialised attribute reads fall back to the slow path there."""
+    restored = pickle.loads(pickle.dumps(baseline))
+    assert restored == baseline
+    for part in (restored, restored.mechanisms, restored.factions[0], restored.levers.government):
+        assert part.__dict__ and all(key is sys.intern(key) for key in part.__dict__)
