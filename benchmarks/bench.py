@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, help="runs in the memory sweep")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-batch-run", action="store_true")
-    parser.add_argument("--pairs", type=int, default=3,
+    parser.add_argument("--pairs", type=int, default=5,
                         help="1-worker/2-worker pairs of runs (median reported)")
     args = parser.parse_args()
     runs = args.runs or (200 if args.quick else 1000)
