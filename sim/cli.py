@@ -36,16 +36,29 @@ def timestamp() -> str:
 
 
 def progress_bar(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """A tqdm bar that appears only for runs longer than about two seconds."""
-    from tqdm import tqdm
+    """A tqdm bar that appears only for runs longer than about two seconds.
 
-    bar = tqdm(total=total, desc=label, unit="run", delay=2.0, file=sys.stderr,
-               disable=None, leave=False)
+    Returns ``update(done)`` and ``close()``. The first ``update`` gives the runs done
+    before this session (0 for a new run, more for a resumed one), so that the rate and
+    the time left count only the runs done now.
+    """
+    import tqdm
+
+    bar = None
 
     def update(done: int) -> None:
-        bar.update(done - bar.n)
+        nonlocal bar
+        if bar is None:
+            bar = tqdm.tqdm(total=total, initial=done, desc=label, unit="run", delay=2.0,
+                            file=sys.stderr, disable=None, leave=False)
+        else:
+            bar.update(done - bar.n)
 
-    return update, bar.close
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return update, close
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

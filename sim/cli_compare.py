@@ -283,6 +283,7 @@ def run_entries(entries: list[Entry], plan: Plan, workers: int, scheduler: str |
     busy: dict[str, float] = {e.label: 0.0 for e in to_run}
     update, close = progress_bar(len(to_run) * n, "compare")
     finished = 0
+    update(finished)
     engine = make_backend(None, workers, scheduler)
     backend = {"backend": engine.name, "workers": engine.workers}
     try:

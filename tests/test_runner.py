@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -144,6 +145,36 @@ def test_resume_finishes_only_missing_chunks(baseline, serial, tmp_path, monkeyp
     assert ran == [4, 5, 6, 7]
     assert_same_tables(read_run(out), read_run(write_whole(serial, tmp_path)))
     assert not out.with_name(out.name + PARTIAL).exists()
+
+
+class RecordingBar:
+    """Stands in for tqdm.tqdm: records where the bar starts and how it advances."""
+
+    made: ClassVar[list[RecordingBar]] = []
+
+    def __init__(self, total, initial=0, **options):
+        self.total, self.initial, self.n, self.closed = total, initial, initial, False
+        RecordingBar.made.append(self)
+
+    def update(self, k):
+        self.n += k
+
+    def close(self):
+        self.closed = True
+
+
+def test_resume_progress_starts_from_the_replications_done_before(baseline, tmp_path,
+                                                                   monkeypatch):
+    import tqdm
+
+    out = interrupted_copy(baseline, tmp_path, keep_chunks=[0, 2])
+    RecordingBar.made = []
+    monkeypatch.setattr(tqdm, "tqdm", RecordingBar)
+    assert main(["run", "baseline", "--resume", str(out)]) == 0
+    [bar] = RecordingBar.made
+    # chunks 0 and 2 (4 replications each) were done before: the rate and the time left
+    # count only the 4 replications this session runs
+    assert (bar.total, bar.initial, bar.n, bar.closed) == (REPS, 8, REPS, True)
 
 
 def write_whole(result, tmp_path):
