@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal
 
 from sim import backends, runner
@@ -18,12 +19,6 @@ REPS = 6
 @pytest.fixture(scope="module")
 def serial(baseline):
     return runner.run(baseline, replications=REPS, days=DAYS, seed=3, backend="serial")
-
-
-def assert_same_tables(a, b):
-    assert_frame_equal(a.daily, b.daily)
-    assert_frame_equal(a.events, b.events)
-    assert_frame_equal(a.summary, b.summary)
 
 
 def test_backend_choice(monkeypatch):

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal
 
 from sim import runner
@@ -18,9 +19,7 @@ DAYS = 40
 def test_same_seed_same_tables(baseline):
     a = runner.run(baseline, replications=2, days=DAYS, seed=11)
     b = runner.run(baseline, replications=2, days=DAYS, seed=11)
-    assert_frame_equal(a.daily, b.daily)
-    assert_frame_equal(a.summary, b.summary)
-    assert_frame_equal(a.events, b.events)
+    assert_same_tables(a, b)
     assert a.metadata["seeds"] == b.metadata["seeds"]
 
 
@@ -36,9 +35,7 @@ def test_one_replication_replays_from_its_seed(baseline):
 def test_workers_do_not_change_results(baseline):
     serial = runner.run(baseline, replications=4, days=DAYS, workers=1)
     parallel = runner.run(baseline, replications=4, days=DAYS, workers=2)
-    assert_frame_equal(serial.daily, parallel.daily)
-    assert_frame_equal(serial.summary, parallel.summary)
-    assert_frame_equal(serial.events, parallel.events)
+    assert_same_tables(serial, parallel)
 
 
 def test_different_seeds_differ(baseline):

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import pandas as pd
 import pytest
+from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal, assert_series_equal
 
 from sim import runner
@@ -23,12 +24,6 @@ REPS = 12
 @pytest.fixture(scope="module")
 def serial(baseline):
     return runner.run(baseline, replications=REPS, days=DAYS, seed=5)
-
-
-def assert_same_tables(a, b):
-    assert_frame_equal(a.daily, b.daily)
-    assert_frame_equal(a.events, b.events)
-    assert_frame_equal(a.summary, b.summary)
 
 
 def test_streamed_folder_matches_in_memory(baseline, serial, tmp_path):
