@@ -45,8 +45,8 @@ def machine() -> str:
 
 def per_replication(repeats: int) -> list[float]:
     """Milliseconds of each of ``repeats`` replications (after one warm-up)."""
-    from sim import runner
-    from sim.scenario import load
+    from sim.experiment import runner
+    from sim.scenario.load import load
 
     spec = load("baseline")
     seeds = runner.replication_seeds(1, repeats + 1)
@@ -60,8 +60,8 @@ def per_replication(repeats: int) -> list[float]:
 
 
 def throughput(runs: int, workers: int) -> float:
-    from sim import runner
-    from sim.scenario import load
+    from sim.experiment import runner
+    from sim.scenario.load import load
 
     spec = load("baseline")
     started = time.perf_counter()
@@ -86,8 +86,8 @@ def batch_run_throughput(runs: int, processes: int) -> float:
 
 CEILING_CHILD = """
 import sys, time
-from sim import runner
-from sim.scenario import load
+from sim.experiment import runner
+from sim.scenario.load import load
 spec = load("baseline"); n = int(sys.argv[1])
 seeds = runner.replication_seeds(2, n + 1)
 runner.simulate(spec, 0, seeds[0], 365)
@@ -124,8 +124,8 @@ def independent_throughput(runs: int, processes: int) -> float:
 SWEEP_CHILD = """
 import sys
 from pathlib import Path
-from sim import runner
-from sim.scenario import load
+from sim.experiment import runner
+from sim.scenario.load import load
 out = Path(sys.argv[1]); runs = int(sys.argv[2]); workers = int(sys.argv[3])
 result = runner.run(load("baseline"), replications=runs, days=365, seed=1, workers=workers, out=out)
 print(len(result.summary), result.metadata["wall_time_s"])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import mesa
 
-from sim.model import IraqModel
-from sim.scenario import load
+from sim.model.model import IraqModel
+from sim.scenario.load import load
 
 SPEC = load("baseline")
 

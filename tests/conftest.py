@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import load
-from sim.schema import Scenario
+from sim.scenario.load import load
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

@@ -6,8 +6,8 @@ import inspect
 
 import pytest
 
-from sim import app
-from sim.scenario import load
+from sim.scenario.load import load
+from sim.teach import app
 
 
 def test_every_shipped_scenario_builds_with_its_own_settings():

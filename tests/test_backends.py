@@ -9,8 +9,8 @@ import pytest
 from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal
 
-from sim import backends, runner
 from sim.cli import main
+from sim.experiment import backends, runner
 
 DAYS = 20
 REPS = 6

@@ -3,10 +3,10 @@ import tomllib
 
 import pytest
 
-from sim import calibrate
+from sim.analysis import calibrate
+from sim.analysis.record import load_record
 from sim.cli import main
-from sim.record import load_record
-from sim.scenario import load
+from sim.scenario.load import load
 
 TINY = calibrate.Settings(replications=4, seed=7, grid_points=3, maxiter=3, rounds=1)
 

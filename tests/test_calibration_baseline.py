@@ -11,9 +11,9 @@ from functools import cache
 
 import numpy as np
 
-from sim import runner
-from sim.results import RunResult
-from sim.scenario import load
+from sim.experiment import runner
+from sim.experiment.results import RunResult
+from sim.scenario.load import load
 
 REPS = 100
 

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import compare, plots, runner
+from sim.analysis import compare, plots
 from sim.cli import main
-from sim.results import SUMMARY_METRICS, mean_interval
-from sim.scenario import load, shipped_scenarios
+from sim.experiment import runner
+from sim.experiment.results import SUMMARY_METRICS, mean_interval
+from sim.scenario.load import load, shipped_scenarios
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_FILES = {"daily.parquet", "events.parquet", "summary.csv", "metadata.json"}

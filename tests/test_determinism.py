@@ -9,8 +9,8 @@ import pytest
 from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal
 
-from sim import runner
-from sim.scenario import load, override
+from sim.experiment import runner
+from sim.scenario.load import load, override
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
 DAYS = 40

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim import cli, docgen, schema
-from sim.scenario import load
+from sim import cli
+from sim.scenario import reference as docgen
+from sim.scenario import schema
+from sim.scenario.load import load
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -16,7 +18,7 @@ def test_scenarios_md_is_up_to_date():
     committed = (DOCS / "scenarios.md").read_text(encoding="utf-8")
     assert committed == docgen.generate(), (
         "docs/scenarios.md is out of date with sim/schema.py; regenerate it with "
-        "`python -m sim.docgen` (or `sim docs`) and commit the result")
+        "`python -m sim.scenario.reference` (or `sim docs`) and commit the result")
 
 
 def test_every_schema_key_is_documented():
@@ -60,7 +62,7 @@ def test_documented_example_is_a_valid_scenario(tmp_path):
 def test_docgen_check_mode(tmp_path, capsys):
     out = tmp_path / "scenarios.md"
     assert docgen.main(["--out", str(out), "--check"]) == 1
-    assert "python -m sim.docgen" in capsys.readouterr().err
+    assert "python -m sim.scenario.reference" in capsys.readouterr().err
     assert docgen.main(["--out", str(out)]) == 0
     assert docgen.main(["--out", str(out), "--check"]) == 0
 

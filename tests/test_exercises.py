@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim import exercises
+from sim.teach import exercises
 
 
 def test_six_exercises_each_with_goal_steps_questions_key():

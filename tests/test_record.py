@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from sim.record import (
+from sim.analysis.record import (
     CALIBRATION_END,
     COLUMNS,
     RECORD_PATH,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import re
 
-from sim import runner
 from sim.cli import main
-from sim.scenario import load
+from sim.experiment import runner
+from sim.scenario.load import load
 
 
 def test_report_of_a_small_run(tmp_path, capsys):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim import rules
+from sim.model import rules
 
 RNG_SEED = 12345
 GRID = np.linspace(0.0, 1.0, 6)

@@ -13,9 +13,9 @@ import pytest
 from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from sim import runner
 from sim.cli import main
-from sim.results import PARTIAL, read_run
+from sim.experiment import runner
+from sim.experiment.results import PARTIAL, read_run
 
 DAYS = 30
 REPS = 12
@@ -182,7 +182,7 @@ def test_resume_of_a_killed_process(baseline, serial, tmp_path):
     chunks = out.with_name(out.name + PARTIAL) / "chunks"
     cmd = [sys.executable, "-m", "sim", "run", "baseline", "--reps", str(REPS), "--days",
            str(DAYS), "--seed", "5", "--out", str(out)]
-    code = (f"import sim.runner as r, time\nreal = r.simulate\n"
+    code = (f"import sim.experiment.runner as r, time\nreal = r.simulate\n"
             f"def slow(*a, **k):\n    time.sleep(0.4)\n    return real(*a, **k)\n"
             f"r.simulate = slow\nimport sys\nsys.argv = {cmd[2:]!r}\n"
             f"from sim.cli import main\nsys.exit(main(sys.argv[1:]))\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim import cli
-from sim.scenario import ScenarioError, load, load_with_sources, override, shipped_scenarios
+from sim.scenario.load import ScenarioError, load, load_with_sources, override, shipped_scenarios
 
 
 def extending(baseline: Path, body: str) -> str:

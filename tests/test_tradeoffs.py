@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import runner
-from sim.model import IraqModel
-from sim.results import RunResult
-from sim.scenario import load, override
+from sim.experiment import runner
+from sim.experiment.results import RunResult
+from sim.model.model import IraqModel
+from sim.scenario.load import load, override
 
 REPS, DAYS, SEED = 40, 120, 7
 HARDLINERS = ("kataib_hezbollah", "harakat_al_nujaba")

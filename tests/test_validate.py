@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.record import COLUMNS
+from sim.analysis.validate import compare, period_table, window_summary
 from sim.cli import main
-from sim.record import COLUMNS
-from sim.validate import compare, period_table, window_summary
 
 START = dt.date(2023, 10, 17)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """Write (or with ``--check`` only verify) the scenario reference."""
-    from sim import docgen
+    from sim.scenario import reference as docgen
 
     argv = ["--out", str(args.out)] if args.out else []
     return docgen.main([*argv, *(["--check"] if args.check else [])])

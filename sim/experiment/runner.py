@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.backends import Backend, TaskError, make_backend
-from sim.results import RunResult, RunStore, StoredRunResult, summarise_columns
-from sim.schema import Scenario
+from sim.experiment.backends import Backend, TaskError, make_backend
+from sim.experiment.results import RunResult, RunStore, StoredRunResult, summarise_columns
+from sim.scenario.schema import Scenario
 
 
 def replication_seeds(root_seed: int, replications: int) -> list[int]:
@@ -76,7 +76,7 @@ def simulate(spec: Scenario, replication: int, seed: int, days: int | None = Non
         days: horizon; defaults to ``spec.run.days``.
 
     """
-    from sim.model import IraqModel  # Mesa is imported only when a model runs
+    from sim.model.model import IraqModel  # Mesa is imported only when a model runs
 
     model = IraqModel(spec, rng=seed, days=days)
     model.run()

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim import rules
-from sim.schema import AdaptiveRule, Base, CoalitionLevers, Faction, GovernmentLevers, Weapon
+from sim.model import rules
+from sim.scenario.schema import AdaptiveRule, Base, CoalitionLevers, Faction, GovernmentLevers, Weapon
 
 if TYPE_CHECKING:
-    from sim.model import IraqModel
+    from sim.model.model import IraqModel
 
 LEVERS = ("accommodation", "appeasement", "persuasion", "pressure")
 

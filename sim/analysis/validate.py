@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calibrate import point_table
-from sim.record import (
+from sim.analysis.calibrate import point_table
+from sim.analysis.record import (
     CALIBRATION_END,
     COMPARED_METRICS,
     cumulative_by_replication,
@@ -32,7 +32,7 @@ from sim.record import (
     model_column,
     window_of,
 )
-from sim.results import RunResult, write_atomic
+from sim.experiment.results import RunResult, write_atomic
 
 PERIODS: tuple[tuple[str, dt.date, dt.date, str], ...] = (
     ("before the truce", dt.date(2023, 10, 17), dt.date(2023, 11, 23),

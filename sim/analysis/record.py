@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-RECORD_PATH = Path(__file__).resolve().parent.parent / "data" / "record.csv"
+RECORD_PATH = Path(__file__).resolve().parents[2] / "data" / "record.csv"
 CALIBRATION_END = dt.date(2023, 11, 14)
 """Last day (inclusive) of the calibration window: the Pentagon's update of 14 November 2023."""
 

@@ -13,9 +13,9 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import rules
-from sim.agents import BaseSite, Command, Government, Militia
-from sim.schema import Event, Scenario
+from sim.model import rules
+from sim.model.agents import BaseSite, Command, Government, Militia
+from sim.scenario.schema import Event, Scenario
 
 COUNTRIES = ("Iraq", "Syria", "Jordan")
 EVENT_COLUMNS = ("day", "kind", "faction", "base", "weapon", "outcome", "injuries", "deaths")

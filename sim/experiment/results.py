@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.schema import Mechanisms, Scenario
+from sim.scenario.schema import Mechanisms, Scenario
 
 if TYPE_CHECKING:
-    from sim.runner import Chunk
+    from sim.experiment.runner import Chunk
 
 SUMMARY_METRICS = (
     "attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28", "injuries",

@@ -17,7 +17,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sim.compare import KEY_METRICS
+from sim.analysis.compare import KEY_METRICS
 
 DPI = 110
 REFERENCE_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}

@@ -91,7 +91,7 @@ class ProcessPool:
             # a web server) can deadlock the child. The server preloads the model code
             # once, so each worker starts in milliseconds.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["sim.runner", "sim.model"])
+            context.set_forkserver_preload(["sim.experiment.runner", "sim.model.model"])
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         pool = self._pool
         yield from _bounded(lambda task: pool.submit(fn, *task), tasks,
@@ -196,7 +196,7 @@ class DaskCluster:
 
 def _scatter_once(client: Any, shared: dict[int, Any], arg: Any) -> Any:
     """Send large shared arguments (the scenario) to the workers once, not per task."""
-    from sim.schema import Scenario
+    from sim.scenario.schema import Scenario
 
     if not isinstance(arg, Scenario):
         return arg

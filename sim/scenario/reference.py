@@ -3,7 +3,7 @@
 Every key, its type, default, allowed values and description come from the
 pydantic models in :mod:`sim.schema`; event paths from ``EVENT_TARGETS``; the
 merge rule of ``extends`` from the docstring of :mod:`sim.scenario`. Run
-``python -m sim.docgen`` (or ``sim docs``) after changing the schema;
+``python -m sim.scenario.reference`` (or ``sim docs``) after changing the schema;
 ``tests/test_docs.py`` fails while the committed file is out of date.
 """
 
@@ -25,11 +25,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from sim import scenario as scenario_module
-from sim import schema
+from sim.scenario import load as scenario_module
+from sim.scenario import schema
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
-COMMAND = "python -m sim.docgen"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+COMMAND = "python -m sim.scenario.reference"
 
 EXAMPLE = '''\
 # my_variant.toml: a variant states only what differs from the file it extends.
@@ -328,7 +328,7 @@ def generate() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write docs/scenarios.md (or, with ``--check``, report whether it is up to date)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.docgen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sim.scenario.reference", description=__doc__)
     parser.add_argument("--out", type=Path, default=DOCS, help="file to write")
     parser.add_argument("--check", action="store_true",
                         help="only check that the file is up to date (exit 1 if not)")

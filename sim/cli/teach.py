@@ -47,7 +47,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     """Start the page with Solara's server (blocks until interrupted)."""
     import subprocess
 
-    command = [sys.executable, "-m", "solara", "run", "sim.app:page", "--host", args.host,
+    command = [sys.executable, "-m", "solara", "run", "sim.teach.app:page", "--host", args.host,
                "--port", str(args.port), "--production", "--no-open", "--log-level",
                "warning"]
     print(f"teaching page on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
@@ -56,7 +56,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def cmd_exercise(args: argparse.Namespace) -> int:
     """Print (and optionally write) an exercise's computed answer key."""
-    from sim import exercises
+    from sim.teach import exercises
 
     if args.number is None:
         for number, exercise in sorted(exercises.EXERCISES.items()):
@@ -87,7 +87,7 @@ def cmd_exercise(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML handout of a run folder."""
     from sim.cli import UsageError
-    from sim.report import write_report
+    from sim.teach.report import write_report
 
     if not (args.run_dir / "metadata.json").is_file():
         raise UsageError(f"{args.run_dir} is not a run folder (no metadata.json); "

@@ -28,9 +28,9 @@ from typing import Any
 import annotated_types as at
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from sim.schema import Event, Scenario, event_value_type
+from sim.scenario.schema import Event, Scenario, event_value_type
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 NAMED_LISTS = ("factions", "bases")
 OWN_KEYS = ("name", "description", "notes", "kind")
 

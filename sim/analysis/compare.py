@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.results import SUMMARY_METRICS, mean_interval
+from sim.experiment.results import SUMMARY_METRICS, mean_interval
 
 KEY_METRICS = ("attacks", "injuries", "deaths", "strikes", "clashes", "min_stability",
                "open_confrontation")

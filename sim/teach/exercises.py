@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from sim import runner
-from sim.results import RunResult
-from sim.scenario import load, override
+from sim.experiment import runner
+from sim.experiment.results import RunResult
+from sim.scenario.load import load, override
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "exercises"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "exercises"
 SEED = 20231017
 """Root seed of every exercise (common random numbers across scenarios)."""
 BEGIN, END = "<!-- answers:begin -->", "<!-- answers:end -->"

@@ -45,10 +45,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from sim import runner
-from sim.record import CALIBRATION_END, calibration_rows, day_index, model_at_points
-from sim.scenario import SCENARIO_DIR, override
-from sim.schema import Scenario
+from sim.analysis.record import CALIBRATION_END, calibration_rows, day_index, model_at_points
+from sim.experiment import runner
+from sim.scenario.load import SCENARIO_DIR, override
+from sim.scenario.schema import Scenario
 
 CALIBRATION_TOML = SCENARIO_DIR / "calibration.toml"
 PARAMETERS: dict[str, tuple[float, float]] = {

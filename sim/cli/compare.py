@@ -21,9 +21,9 @@ from sim.cli import EXIT_FAILED, EXIT_OK, UsageError, positive_int, progress_bar
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.results import RunResult
-    from sim.scenario import Loaded
-    from sim.schema import Scenario
+    from sim.experiment.results import RunResult
+    from sim.scenario.load import Loaded
+    from sim.scenario.schema import Scenario
 
 DEFAULT_REPS = 30
 """Replications per scenario when neither --reps nor a run folder says otherwise."""
@@ -105,7 +105,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if Path(out).exists():
         raise FileExistsError(f"{out} exists already; choose another --out")
 
-    from sim.runner import default_workers
+    from sim.experiment.runner import default_workers
 
     workers = args.workers or default_workers()
     try:
@@ -114,14 +114,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"error: a run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
-    from sim import compare
+    from sim.analysis import compare
 
     summaries = {label: result.summary for label, result in results.items()}
     table = compare.comparison_table(summaries, reference.label)
     wall = time.perf_counter() - started
     meta = comparison_metadata(entries, reference, plan, backend, wall)
 
-    from sim.results import write_atomic
+    from sim.experiment.results import write_atomic
 
     write_atomic(Path(out), lambda folder: write_comparison(folder, results, table, meta))
     print_summary(table, results, plan, out, time.perf_counter() - started,
@@ -134,7 +134,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def resolve_targets(args: argparse.Namespace) -> list[Entry]:
     """Turn command-line targets into entries with unique labels."""
-    from sim.scenario import load_with_sources, shipped_scenarios
+    from sim.scenario.load import load_with_sources, shipped_scenarios
 
     if args.all_policies and args.targets:
         raise UsageError("give scenarios or --all-policies, not both")
@@ -164,7 +164,7 @@ def resolve_targets(args: argparse.Namespace) -> list[Entry]:
 
 def read_folder(path: Path, target: str) -> list[Entry]:
     """Entries of a run folder, or of every scenario folder of a comparison folder."""
-    from sim.results import read_run
+    from sim.experiment.results import read_run
 
     meta_path = path / "metadata.json"
     if not meta_path.is_file():
@@ -194,7 +194,7 @@ def pick_reference(entries: list[Entry], wanted: str | None) -> Entry:
 
 def plan_seeds(entries: list[Entry], reference: Entry, args: argparse.Namespace) -> Plan:
     """Seeds and horizon for all entries; folders must agree with each other and the options."""
-    from sim.runner import replication_seeds
+    from sim.experiment.runner import replication_seeds
 
     folders = [e for e in entries if e.result is not None]
     if not folders:
@@ -265,9 +265,9 @@ def run_entries(entries: list[Entry], plan: Plan, workers: int, scheduler: str |
     """
     import math
 
-    from sim.backends import make_backend
-    from sim.results import RunResult
-    from sim.runner import default_chunk_size, run_chunk
+    from sim.experiment.backends import make_backend
+    from sim.experiment.results import RunResult
+    from sim.experiment.runner import default_chunk_size, run_chunk
 
     to_run = [e for e in entries if e.result is None]
     jobs = list(enumerate(plan.seeds))
@@ -324,7 +324,7 @@ def comparison_metadata(entries: list[Entry], reference: Entry, plan: Plan,
     """What is needed to read and reproduce the comparison."""
     import datetime as dt
 
-    from sim.results import versions
+    from sim.experiment.results import versions
 
     return {
         "kind": "comparison",
@@ -350,8 +350,8 @@ def write_comparison(folder: Path, results: dict[str, RunResult], table: pd.Data
     """Fill the comparison folder: tables, figures, one run folder per scenario, metadata."""
     import pandas as pd
 
-    from sim import compare, plots
-    from sim.results import xlrm_columns
+    from sim.analysis import compare, plots
+    from sim.experiment.results import xlrm_columns
 
     reference = meta["reference"]
     table.to_csv(folder / "comparison.csv", index=False)
@@ -379,7 +379,7 @@ def write_comparison(folder: Path, results: dict[str, RunResult], table: pd.Data
 
 def markdown_report(table: pd.DataFrame, meta: dict[str, Any]) -> str:
     """comparison.md: a short header, then the full table."""
-    from sim import compare
+    from sim.analysis import compare
 
     return (
         f"# Comparison with {meta['reference']}\n\n"
@@ -400,7 +400,7 @@ def print_summary(table: pd.DataFrame, results: dict[str, RunResult], plan: Plan
     """Print the compact table: rows are scenarios, columns key metrics."""
     from tabulate import tabulate
 
-    from sim import compare
+    from sim.analysis import compare
 
     reference = str(table["reference"].iloc[0])
     reused = f", {len(plan.from_folders)} read from folders" if plan.from_folders else ""

@@ -23,10 +23,10 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
-from sim.compare import bands
-from sim.model import IraqModel
-from sim.scenario import load, override, shipped_scenarios
-from sim.schema import Scenario
+from sim.analysis.compare import bands
+from sim.model.model import IraqModel
+from sim.scenario.load import load, override, shipped_scenarios
+from sim.scenario.schema import Scenario
 
 ENSEMBLE_REPS = 20
 """Replications the ensemble button runs."""
@@ -234,7 +234,7 @@ def Ensemble(model: IraqModel) -> None:
     busy, set_busy = solara.use_state(False)
 
     def run_ensemble() -> None:
-        from sim import runner  # heavy only when pressed
+        from sim.experiment import runner  # heavy only when pressed
 
         set_busy(True)
         try:

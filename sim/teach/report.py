@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.compare import bands
-from sim.results import RunResult, read_run
+from sim.analysis.compare import bands
+from sim.experiment.results import RunResult, read_run
 
 KEY_METRICS = ("attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28",
                "injuries", "injuries_day28", "deaths", "strikes", "clashes", "min_stability",

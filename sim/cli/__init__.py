@@ -85,8 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     ``OUT`` when complete. Exit status 1 when any replication failed (listed in
     ``failures.csv``; the others are kept).
     """
-    from sim import runner
-    from sim.scenario import load_with_sources
+    from sim.experiment import runner
+    from sim.scenario.load import load_with_sources
 
     loaded = load_with_sources(args.scenario)
     spec = loaded.scenario
@@ -157,7 +157,7 @@ def _rel(path: Path) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate scenario files without running them."""
-    from sim.scenario import ScenarioError, load
+    from sim.scenario.load import ScenarioError, load
 
     bad = 0
     for name in args.files:
@@ -174,7 +174,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List the shipped scenarios."""
-    from sim.scenario import load, shipped_scenarios
+    from sim.scenario.load import load, shipped_scenarios
 
     rows = []
     for path in shipped_scenarios():
@@ -223,8 +223,8 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     return found
 
 
-COMMAND_MODULES: tuple[str, ...] = ("sim.cli_compare", "sim.cli_teach", "sim.cli_calibrate",
-                                   "sim.cli_docs")
+COMMAND_MODULES: tuple[str, ...] = ("sim.cli.compare", "sim.cli.teach", "sim.cli.calibrate",
+                                   "sim.cli.docs")
 """Modules that add subcommands; each imports nothing heavy at module level."""
 
 
@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(words)
     args.command_line = " ".join(["sim", *words])
-    from sim.scenario import ScenarioError
+    from sim.scenario.load import ScenarioError
 
     try:
         return int(args.func(args))

@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _record(path: Path | None) -> object:
-    from sim.record import RECORD_PATH, RecordError, load_record
+    from sim.analysis.record import RECORD_PATH, RecordError, load_record
 
     try:
         return load_record(path or RECORD_PATH)
@@ -65,10 +65,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, report, and (unless --dry-run) rewrite the calibration file."""
     from tabulate import tabulate
 
-    from sim import calibrate
-    from sim.record import CALIBRATION_END
-    from sim.results import write_atomic
-    from sim.scenario import load
+    from sim.analysis import calibrate
+    from sim.analysis.record import CALIBRATION_END
+    from sim.experiment.results import write_atomic
+    from sim.scenario.load import load
 
     spec = load(args.scenario)
     record = _record(args.record)
@@ -115,11 +115,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Run a scenario, compare it with the record, write the tables and the figure."""
     from tabulate import tabulate
 
-    from sim import runner
+    from sim.analysis.record import CALIBRATION_END
+    from sim.analysis.validate import shown_table, validate
     from sim.cli import progress_bar
-    from sim.record import CALIBRATION_END
-    from sim.scenario import load_with_sources
-    from sim.validate import shown_table, validate
+    from sim.experiment import runner
+    from sim.scenario.load import load_with_sources
 
     loaded = load_with_sources(args.scenario)
     spec = loaded.scenario

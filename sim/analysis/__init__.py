@@ -1,0 +1,1 @@
+"""Analysis layer: runs become numbers and figures (intervals, comparisons, the record, validation)."""

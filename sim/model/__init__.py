@@ -1,0 +1,1 @@
+"""Model layer: a Scenario and a seed become daily and event columns; no files, no processes."""

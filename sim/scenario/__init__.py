@@ -1,0 +1,1 @@
+"""Scenario layer: a TOML file becomes one frozen, validated Scenario; imports nothing else of sim."""

@@ -1,0 +1,1 @@
+"""Teaching layer: the interactive page, classroom exercises and handouts."""
