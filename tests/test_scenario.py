@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from sim import cli
-from sim.scenario.load import ScenarioError, load, load_with_sources, override, shipped_scenarios
+from sim.scenario.errors import ScenarioError
+from sim.scenario.load import SCENARIO_DIR as SHIPPED
+from sim.scenario.load import load, load_with_sources, override, shipped_scenarios
 
 
 def extending(baseline: Path, body: str) -> str:
@@ -35,32 +37,56 @@ BAD = {
     "bad_enum": ('[levers.coalition]\nretaliation = "nuclear"\n', "levers.coalition.retaliation",
                  "'nuclear'", "'none', 'proportional' or 'escalatory'"),
     "event_unknown_faction": (
-        '[[events]]\nday = 5\nset = "faction.kataib_hezbolah.hostility"\nvalue = 0.5\n',
-        "events[1].set", "'faction.kataib_hezbolah.hostility'",
-        "unknown faction 'kataib_hezbolah'; allowed: ['kataib_hezbollah'"),
+        '[[events]]\nday = 5\nset = "factions.kataib_hezbolah.hostility"\nvalue = 0.5\n',
+        "events[1].set", "'factions.kataib_hezbolah.hostility'",
+        "did you mean factions.kataib_hezbollah.hostility"),
     "event_unknown_base": (
-        '[[events]]\nday = 5\nset = "base.tower22.open"\nvalue = false\n',
-        "events[1].set", "'base.tower22.open'", "unknown base 'tower22'; allowed: ['ain_al_asad'"),
+        '[[events]]\nday = 5\nset = "bases.tower22.open"\nvalue = false\n',
+        "events[1].set", "'bases.tower22.open'", "did you mean bases.tower_22.open"),
     "event_unknown_target": ('[[events]]\nday = 3\nset = "regio.gaza"\nvalue = 0.2\n',
-                             "events[1].set", "'regio.gaza'", "allowed: ['base', 'coalition'"),
-    "event_after_horizon": ('[run]\ndays = 30\n[[events]]\nday = 31\nset = "region.gaza"\n'
-                            'value = 0.1\n', "events[1].day", "31", "within the horizon 1..30"),
-    "event_day_zero": ('[[events]]\nday = 0\nset = "region.gaza"\nvalue = 0.1\n',
+                             "events[1].set", "'regio.gaza'", "paths start with bases"),
+    "event_old_path": ('[[events]]\nday = 3\nset = "region.gaza"\nvalue = 0.2\n',
+                       "events[1].set", "'region.gaza'",
+                       'write set = "uncertainties.region.gaza"'),
+    "event_not_settable": ('[[events]]\nday = 3\nset = "mechanisms.tension_rate"\n'
+                           'value = 0.2\n', "events[1].set", "'mechanisms.tension_rate'",
+                           "cannot change during a run; events may set: bases.<base>.air_defence"),
+    "event_after_horizon": ('[run]\ndays = 30\n[[events]]\nday = 31\n'
+                            'set = "uncertainties.region.gaza"\nvalue = 0.1\n', "events[1].day",
+                            "31", "within the horizon 1..30"),
+    "event_day_zero": ('[[events]]\nday = 0\nset = "uncertainties.region.gaza"\nvalue = 0.1\n',
                        "events[1].day", "0", ">= 1"),
-    "event_value_out_of_range": ('[[events]]\nday = 5\nset = "government.pressure"\n'
+    "event_value_out_of_range": ('[[events]]\nday = 5\nset = "levers.government.pressure"\n'
                                  'value = 1.5\n', "events[1].value", "1.5", "<= 1.0"),
-    "event_value_wrong_type": ('[[events]]\nday = 5\nset = "government.pressure"\n'
+    "event_value_wrong_type": ('[[events]]\nday = 5\nset = "levers.government.pressure"\n'
                                'value = "lots"\n', "events[1].value", "'lots'",
                                "must be a valid number"),
-    "event_unknown_key": ('[[events]]\nday = 3\nset = "region.gaza"\nvalue = 0.2\nvlaue = 1\n',
-                          "events[1].vlaue", "1", "allowed keys here: day, set, value, note"),
+    "event_bad_choice": ('[[events]]\nday = 5\nset = "levers.coalition.retaliation"\n'
+                         'value = "nuclear"\n', "events[1].value", "'nuclear'",
+                         "one of none, proportional, escalatory"),
+    "event_unknown_key": ('[[events]]\nday = 3\nset = "uncertainties.region.gaza"\n'
+                          'value = 0.2\nvlaue = 1\n', "events[1].vlaue", "1",
+                          "allowed keys here: day, set, value, note"),
     "unknown_weapon": ('[[factions]]\nname = "kataib_hezbollah"\nweapons = { sling = 2 }\n',
                        "factions.kataib_hezbollah.weapons", "'sling'",
                        "allowed: ['crbm', 'drone', 'rocket']"),
     "new_faction_incomplete": ('[[factions]]\nname = "new_group"\nhostility = 0.5\n',
                                "factions.new_group.", "(missing)", "required key is missing"),
-    "short_tuple": ("[mechanisms]\nescalation_weights = [1, 2]\n",
-                    "mechanisms.escalation_weights", "[1, 2]", "a list of 3 numbers"),
+    "weights_not_a_table": ("[mechanisms]\nescalation_weights = [1, 2]\n",
+                            "mechanisms.escalation_weights", "[1, 2]",
+                            "must be a valid dictionary"),
+    "infinite_coefficient": ("[mechanisms]\nw_hostility = inf\n", "mechanisms.w_hostility",
+                             "inf", "finite number"),
+    "huge_coefficient": ("[mechanisms]\ncasualty_scale = 1e308\n",
+                         "mechanisms.casualty_scale", "1e+308", "<= 10.0"),
+    "infinite_lethality": ("[weapons.drone]\nlethality = inf\n", "weapons.drone.lethality",
+                           "inf", "finite number"),
+    "duplicate_faction": ('[[factions]]\nname = "badr_organization"\nstake = 0.5\n'
+                          '[[factions]]\nname = "badr_organization"\nstake = 0.6\n',
+                          "factions.badr_organization", "'badr_organization'",
+                          "appears twice"),
+    "empty_factions": ("factions = []\n", "factions", "[]", "an empty list changes nothing"),
+    "empty_events": ("events = []\n", "events", "[]", "an empty list changes nothing"),
 }
 
 
@@ -100,6 +126,31 @@ def test_unknown_shipped_name_lists_the_shipped_ones():
         load("no_such_scenario_name")
 
 
+def test_a_shipped_name_means_the_shipped_file_even_beside_a_local_copy(tmp_path, monkeypatch):
+    local = tmp_path / "scenarios"
+    local.mkdir()
+    (local / "baseline.toml").write_text('extends = "baseline"\n[levers.government]\n'
+                                         'pressure = 0.9\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load("baseline").levers.government.pressure == 0.15
+    assert load("scenarios/baseline.toml").levers.government.pressure == 0.9
+
+
+def test_a_copy_that_extends_by_name_works_anywhere(tmp_path):
+    text = (SHIPPED / "pressure_led.toml").read_text(encoding="utf-8")
+    copy = tmp_path / "elsewhere" / "my_pressure.toml"
+    copy.parent.mkdir()
+    copy.write_text(text.replace("pressure = 0.8", "pressure = 0.7"), encoding="utf-8")
+    spec = load(copy)
+    assert spec.name == "my_pressure" and spec.levers.government.pressure == 0.7
+
+
+def test_a_relative_extends_that_misses_suggests_the_shipped_name(write_toml):
+    path = write_toml("mine.toml", 'extends = "baseline.toml"\n')
+    with pytest.raises(ScenarioError, match='write extends = "baseline"'):
+        load(path)
+
+
 def test_missing_extends_target(write_toml):
     path = write_toml("child.toml", 'extends = "parent_missing.toml"\n')
     with pytest.raises(ScenarioError, match=r"extends = 'parent_missing\.toml'") as info:
@@ -112,7 +163,7 @@ def test_extends_not_a_string(write_toml):
     path = write_toml("child.toml", "extends = 5\n")
     with pytest.raises(ScenarioError, match="extends = 5") as info:
         load(path)
-    check_message(str(info.value), path, "extends", "5", "a file name (string)")
+    check_message(str(info.value), path, "extends", "5", "a file name such as")
 
 
 def test_cyclic_extends(write_toml):
@@ -238,7 +289,7 @@ hardening = 0.4
 
 [[events]]
 day = 5
-set = "region.gaza"
+set = "uncertainties.region.gaza"
 value = 0.5
 """
 
@@ -274,7 +325,7 @@ troops = 100
 
 [[events]]
 day = 10
-set = "government.pressure"
+set = "levers.government.pressure"
 value = 0.1
 """
 
@@ -306,8 +357,8 @@ def test_factions_and_bases_patched_by_name(family):
 def test_events_appended(family):
     _, child = family
     spec = load(child)
-    assert [(e.day, e.set) for e in spec.events] == [(5, "region.gaza"),
-                                                     (10, "government.pressure")]
+    assert [(e.day, e.set) for e in spec.events] == [(5, "uncertainties.region.gaza"),
+                                                     (10, "levers.government.pressure")]
 
 
 def test_own_keys_not_inherited(family):
@@ -327,7 +378,7 @@ def test_sources_listed_parent_first(family):
 
 def test_event_error_in_child_numbered_within_child(family, write_toml):
     write_toml("grandchild.toml", 'extends = "child.toml"\n[[events]]\nday = 3\n'
-               'set = "faction.gamma.hostility"\nvalue = 0.1\n')
+               'set = "factions.gamma.hostility"\nvalue = 0.1\n')
     with pytest.raises(ScenarioError, match=r"grandchild\.toml: events\[1\]\.set"):
         load(family[1].parent / "grandchild.toml")
 
@@ -356,8 +407,8 @@ def test_override_nested_named_and_weapon(family):
 
 
 @pytest.mark.parametrize(("path", "value", "match"), [
-    ("levers.government.pressur", 0.5, "unknown key path"),
-    ("factions.gamma.tolerance", 0.5, "unknown key path at 'factions.gamma'"),
+    ("levers.government.pressur", 0.5, "did you mean levers.government.pressure"),
+    ("factions.gamma.tolerance", 0.5, "unknown parameter path"),
     ("levers.government.pressure", 1.5, r"levers\.government\.pressure = 1\.5: .*<= 1\.0"),
     ("factions.beta.hostility", "x", r"factions\.beta\.hostility = 'x'"),
 ])

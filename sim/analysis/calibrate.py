@@ -32,9 +32,7 @@ The same scenario, record, settings and seed give the same fitted values.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -47,6 +45,7 @@ from scipy.optimize import minimize_scalar
 
 from sim.analysis.record import CALIBRATION_END, calibration_rows, day_index, model_at_points
 from sim.experiment import runner
+from sim.experiment.store import write_text_atomic
 from sim.scenario.load import SCENARIO_DIR, override
 from sim.scenario.schema import Scenario
 
@@ -285,20 +284,7 @@ def _toml_float(value: float) -> str:
 
 
 def write_calibration(values: dict[str, float], path: Path = CALIBRATION_TOML) -> Path:
-    """Rewrite the ``[mechanisms]`` values of the calibration file atomically.
-
-    The new text is written to a temporary file beside it, then renamed over it.
-    """
+    """Rewrite the ``[mechanisms]`` values of the calibration file atomically (mode kept)."""
     path = Path(path)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    text = calibration_text(old, values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, calibration_text(old, values))

@@ -32,7 +32,8 @@ from sim.analysis.record import (
     model_column,
     window_of,
 )
-from sim.experiment.results import RunResult, write_atomic
+from sim.experiment.results import RunResult
+from sim.experiment.store import write_folder_atomic
 
 PERIODS: tuple[tuple[str, dt.date, dt.date, str], ...] = (
     ("before the truce", dt.date(2023, 10, 17), dt.date(2023, 11, 23),
@@ -128,7 +129,7 @@ class Validation:
         """Write validation.csv, validation.md, periods.csv, validation.png and
         metadata.json into a new folder, atomically.
         """
-        return write_atomic(out, self.write_into)
+        return write_folder_atomic(out, self.write_into)
 
     def write_into(self, folder: Path) -> None:
         """Write the files into an existing folder."""

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from sim.cli import EXIT_BAD_INPUT, EXIT_OK, UsageError, positive_int, timestamp
+from sim.cli.common import EXIT_BAD_INPUT, EXIT_OK, UsageError, positive_int, timestamp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +67,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from sim.analysis import calibrate
     from sim.analysis.record import CALIBRATION_END
-    from sim.experiment.results import write_atomic
+    from sim.experiment.store import write_folder_atomic
     from sim.scenario.load import load
 
     spec = load(args.scenario)
@@ -94,7 +94,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         (folder / "fit.json").write_text(json.dumps(report, indent=2, default=str))
         fit.points.to_csv(folder / "fit_points.csv", index=False)
 
-    write_atomic(out, fill)
+    write_folder_atomic(out, fill)
     if not args.dry_run:
         calibrate.write_calibration(fit.values, target)
     quality = fit.quality()
@@ -117,7 +117,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from sim.analysis.record import CALIBRATION_END
     from sim.analysis.validate import shown_table, validate
-    from sim.cli import progress_bar
+    from sim.cli.common import progress_bar
     from sim.experiment import runner
     from sim.scenario.load import load_with_sources
 

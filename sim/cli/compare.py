@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.cli import EXIT_FAILED, EXIT_OK, UsageError, positive_int, progress_bar, timestamp
+from sim.cli.common import EXIT_FAILED, EXIT_OK, UsageError, positive_int, progress_bar, timestamp
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,9 +121,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - started
     meta = comparison_metadata(entries, reference, plan, backend, wall)
 
-    from sim.experiment.results import write_atomic
+    from sim.experiment.store import write_folder_atomic
 
-    write_atomic(Path(out), lambda folder: write_comparison(folder, results, table, meta))
+    write_folder_atomic(Path(out), lambda folder: write_comparison(folder, results, table, meta))
     print_summary(table, results, plan, out, time.perf_counter() - started,
                   len(entries) - len(plan.from_folders))
     return EXIT_OK

@@ -62,7 +62,7 @@ def cmd_exercise(args: argparse.Namespace) -> int:
         for number, exercise in sorted(exercises.EXERCISES.items()):
             print(f"{number}  {exercise.title}  ({exercise.key_path().name})")
         return 0
-    from sim.cli import UsageError
+    from sim.cli.common import UsageError
 
     if args.write and args.quick:
         raise UsageError("--write records full answers only; drop --quick")
@@ -86,7 +86,7 @@ def cmd_exercise(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML handout of a run folder."""
-    from sim.cli import UsageError
+    from sim.cli.common import UsageError
     from sim.teach.report import write_report
 
     if not (args.run_dir / "metadata.json").is_file():

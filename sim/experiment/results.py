@@ -9,7 +9,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.experiment.store import write_folder_atomic, write_json
+from sim.scenario.registry import summary_values
 from sim.scenario.schema import Mechanisms, Scenario
 
 if TYPE_CHECKING:
@@ -85,17 +86,8 @@ def summarise_columns(daily: dict[str, np.ndarray], mechanisms: Mechanisms) -> d
 
 
 def xlrm_columns(spec: Scenario) -> dict[str, Any]:
-    """The scenario's initial lever and uncertainty values, for row-aligned tables."""
-    gov, coa = spec.levers.government, spec.levers.coalition
-    region, patron = spec.uncertainties.region, spec.uncertainties.patron
-    return {
-        "lever_accommodation": gov.accommodation, "lever_appeasement": gov.appeasement,
-        "lever_persuasion": gov.persuasion, "lever_pressure": gov.pressure,
-        "lever_adaptive": gov.adaptive.enabled, "lever_retaliation": str(coa.retaliation),
-        "lever_force_protection": coa.force_protection,
-        "uncertainty_gaza": region.gaza, "uncertainty_lebanon": region.lebanon,
-        "uncertainty_red_sea": region.red_sea, "uncertainty_patron_signal": patron.signal,
-    }
+    """The scenario's levers and uncertainties by parameter path, for row-aligned tables."""
+    return summary_values(spec)
 
 
 def mean_interval(values: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float, float,
@@ -176,7 +168,7 @@ class RunResult:
             FileExistsError: when ``out`` exists already.
 
         """
-        return write_atomic(out, self.write_into)
+        return write_folder_atomic(out, self.write_into)
 
     def write_into(self, folder: Path) -> None:
         """Write the four files (five when replications failed) into an existing folder."""
@@ -232,25 +224,6 @@ def run_metadata(spec: Scenario, root_seed: int, days: int, seeds: list[int], wa
     }
     meta.update(extra or {})
     return meta
-
-
-def write_atomic(out: Path, fill: Any) -> Path:
-    """Create ``out`` by filling a temporary sibling folder and renaming it.
-
-    Nothing is left behind if ``fill`` fails.
-    """
-    out = Path(out)
-    if out.exists():
-        raise FileExistsError(f"{out} exists already; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        fill(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
 
 
 def versions() -> dict[str, str]:
@@ -369,7 +342,7 @@ class RunStore:
             raise FileExistsError(f"{store.partial} holds an interrupted run; finish it with "
                                   f"'sim run {spec.name} --resume {store.final}'")
         store.chunks.mkdir(parents=True)
-        _write_json(store.partial / "run.json", {
+        write_json(store.partial / "run.json", {
             "resolved_scenario": spec.model_dump(mode="json"), "plan": plan, "extra": extra})
         return store
 
@@ -417,7 +390,7 @@ class RunStore:
                 os.replace(tmp, path)
             else:
                 path.unlink(missing_ok=True)
-        _write_json(marker, {"index": chunk.index, "jobs": chunk.jobs, "seconds": chunk.seconds,
+        write_json(marker, {"index": chunk.index, "jobs": chunk.jobs, "seconds": chunk.seconds,
                              "summary": chunk.summary, "failures": chunk.failures})
 
     def finish(self, wall_time: float) -> Path:
@@ -456,7 +429,7 @@ class RunStore:
         meta = run_metadata(self.spec, plan["root_seed"], plan["days"],
                             [row["seed"] for row in rows], wall_time, failed=len(failed),
                             extra=extra)
-        _write_json(self.partial / "metadata.json", meta)
+        write_json(self.partial / "metadata.json", meta)
         shutil.rmtree(self.chunks)
         (self.partial / "run.json").unlink()
         os.replace(self.partial, self.final)
@@ -473,9 +446,3 @@ def _arrow(scenario: str, columns: dict[str, np.ndarray], kind: str) -> Any:
         arrays[name] = (pa.array(values, type=pa.string()) if values.dtype == object
                         else pa.array(values))
     return pa.table(arrays)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)

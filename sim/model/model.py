@@ -48,6 +48,11 @@ class RegionState:
                 self.gaza, self.lebanon, self.red_sea, self.weights))
 
 
+def _weights(spec: Scenario) -> tuple[float, float, float]:
+    w = spec.mechanisms.escalation_weights
+    return (w.gaza, w.lebanon, w.red_sea)
+
+
 UNIFORM_BLOCK = 512
 """Uniform draws taken from the generator at a time (see :meth:`IraqModel.uniform`)."""
 
@@ -71,7 +76,7 @@ class IraqModel(mesa.Model):
         self.day = 0
         u = spec.uncertainties
         self.region = RegionState(u.region.gaza, u.region.lebanon, u.region.red_sea,
-                                  u.patron.signal, spec.mechanisms.escalation_weights)
+                                  u.patron.signal, _weights(spec))
         self.weapons = dict(spec.weapons)
         self.government = Government(self, spec.levers.government,
                                      spec.mechanisms.stability_baseline)
@@ -159,32 +164,27 @@ class IraqModel(mesa.Model):
     # ------------------------------------------------------------------- events
 
     def apply(self, event: Event) -> None:
-        """Apply one scheduled event (paths validated at load)."""
-        head, _, rest = event.set.partition(".")
+        """Apply one scheduled event (its path and value were checked at load)."""
+        parts = event.set.split(".")
         value = event.value
-        if head == "government":
-            if rest == "adaptive.enabled":
-                self.government.adaptive = bool(value)
-            else:
-                setattr(self.government, rest, float(value))
-        elif head == "coalition":
-            setattr(self.command, rest, value if rest == "retaliation" else float(value))
-        elif head == "region":
-            setattr(self.region, rest, float(value))
-        elif head == "patron":
-            self.region.signal = float(value)
-        elif head == "faction":
-            name, _, attr = rest.partition(".")
-            faction = next(f for f in self.militias if f.name == name)
-            if attr in ("hostility", "stake"):
-                setattr(faction, f"baseline_{attr}", float(value))
-            setattr(faction, attr, int(value) if attr == "teams" else float(value))
-        elif head == "base":
-            name, _, attr = rest.partition(".")
-            base = next(b for b in self.bases if b.name == name)
-            cast = {"open": bool, "troops": int}.get(attr, float)
-            setattr(base, attr, cast(value))
+        if parts[0] == "factions":
+            faction = next(f for f in self.militias if f.name == parts[1])
+            if parts[2] in ("hostility", "stake"):
+                setattr(faction, f"baseline_{parts[2]}", value)
+            setattr(faction, parts[2], value)
+        elif parts[0] == "bases":
+            base = next(b for b in self.bases if b.name == parts[1])
+            setattr(base, parts[2], value)
             self.plan_targets()
+        elif event.set == "levers.government.adaptive.enabled":
+            self.government.adaptive = value
+        else:
+            holder = {"levers.government": self.government, "levers.coalition": self.command,
+                      "uncertainties.region": self.region}.get(".".join(parts[:-1]))
+            if holder is None:  # uncertainties.patron.signal
+                self.region.signal = value
+            else:
+                setattr(holder, parts[-1], value)
 
     def plan_targets(self) -> None:
         """Recompute which open sites each faction's weapons reach."""

@@ -1,6 +1,7 @@
-"""Loading scenario files: TOML, ``extends``, merging and clear error messages.
+"""Loading scenario files: TOML, ``extends``, merging, overrides, and clear error messages.
 
-Merge rule for ``extends = "other.toml"`` (path relative to the extending file):
+Merge rule for ``extends = "other"`` (a shipped scenario's name, or a path relative
+to the extending file such as ``"other.toml"``):
 
 * tables merge deeply: a variant states only the keys that differ;
 * ``factions`` and ``bases`` are patched by ``name``: an entry with a known name
@@ -10,52 +11,50 @@ Merge rule for ``extends = "other.toml"`` (path relative to the extending file):
 * ``name``, ``description``, ``notes`` and ``kind`` belong to each file and are
   not inherited; ``name`` defaults to the file name without ``.toml``.
 
-Every problem is raised as :class:`ScenarioError`, whose message names the file,
-the key path, the bad value and what is allowed.
+A bare name (``baseline``) always means the shipped file in ``scenarios/``; a file of
+your own is used only when given as a path (``./baseline.toml``, ``my/variant.toml``).
+Every problem is raised as :class:`~sim.scenario.errors.ScenarioError`, whose message
+names the file, the key path, the bad value and what is allowed.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import re
 import tomllib
-import types
-import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import annotated_types as at
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from sim.scenario.schema import Event, Scenario, event_value_type
+from sim.scenario import registry
+from sim.scenario.errors import (
+    NAMED_LISTS,
+    Origins,
+    ScenarioError,
+    from_validation_error,
+    key_of,
+    origin,
+    show_path,
+)
+from sim.scenario.schema import Event, Scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-NAMED_LISTS = ("factions", "bases")
 OWN_KEYS = ("name", "description", "notes", "kind")
-
-Origins = dict[tuple[str, ...], Path]
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be used, with where and why."""
-
-    def __init__(self, file: Path | str, key: str, value: Any, allowed: str) -> None:
-        self.file, self.key, self.value, self.allowed = str(file), key, value, allowed
-        shown = "(missing)" if value is _MISSING else repr(value)
-        super().__init__(f"{_show(file)}: {key} = {shown}: {allowed}")
-
-
-_MISSING = object()
-
-
-def _show(path: Path | str) -> str:
-    """Show a path relative to the working directory when it is below it."""
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+MAX_FILE_BYTES = 1_000_000
+"""Largest scenario file read (a shipped one is under 10 kB)."""
+MAX_EXTENDS = 20
+"""Longest chain of ``extends`` (the shipped chain is 4 files)."""
+MAX_DEPTH = 12
+"""Deepest nesting of tables and arrays in a file (the schema needs 4)."""
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+OLD_EVENT_HEADS = {"government": "levers.government", "coalition": "levers.coalition",
+                   "region": "uncertainties.region", "patron": "uncertainties.patron",
+                   "faction": "factions", "base": "bases"}
+"""Event paths of earlier versions, for a hint in the error message."""
 
 
 @dataclass(frozen=True)
@@ -74,32 +73,33 @@ class Loaded:
         return digest.hexdigest()
 
 
-def resolve_path(name_or_path: str | Path) -> Path:
-    """Find a scenario file from a path or a shipped scenario name.
+def is_shipped_name(text: str | Path) -> bool:
+    """Whether ``text`` is a bare name (no folder, no ``.toml``) rather than a path."""
+    text = str(text)
+    return bool(_NAME.match(text)) and not text.endswith(".toml") and "/" not in text
 
-    Args:
-        name_or_path: a path to a TOML file, or the name of a file in ``scenarios/``.
+
+def resolve_path(name_or_path: str | Path) -> Path:
+    """Find a scenario file: a bare name means the shipped file, anything else a path.
 
     Raises:
         ScenarioError: when no such file exists.
 
     """
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
-        if candidate.is_file():
-            return candidate
-        raise ScenarioError(candidate, "(file)", str(name_or_path),
-                            "no such file; give the path of a scenario .toml file "
-                            "or the name of a shipped scenario")
-    for folder in (Path("scenarios"), SCENARIO_DIR):
-        path = folder / f"{name_or_path}.toml"
+    if is_shipped_name(name_or_path):
+        path = SCENARIO_DIR / f"{name_or_path}.toml"
         if path.is_file():
             return path
-    names = ", ".join(p.stem for p in shipped_scenarios())
-    raise ScenarioError(
-        name_or_path, "(scenario)", str(name_or_path), f"no such file or shipped scenario; "
-        f"shipped: {names}"
-    )
+        names = ", ".join(p.stem for p in shipped_scenarios())
+        raise ScenarioError("(scenario)", "(scenario)", str(name_or_path),
+                            f"no shipped scenario of that name; shipped: {names}; a file of "
+                            "your own must be given as a path (e.g. ./my_scenario.toml)")
+    candidate = Path(name_or_path)
+    if candidate.is_file():
+        return candidate
+    raise ScenarioError(candidate, "(file)", str(name_or_path),
+                        "no such file; give the path of a scenario .toml file or the name "
+                        "of a shipped scenario (see `sim list`)")
 
 
 def shipped_scenarios(kind: str | None = None) -> list[Path]:
@@ -126,7 +126,7 @@ def load_with_sources(name_or_path: str | Path) -> Loaded:
     """Load, merge and validate a scenario file.
 
     Args:
-        name_or_path: a path, or the name of a shipped scenario.
+        name_or_path: a shipped scenario's name, or the path of a TOML file.
 
     Returns:
         The validated scenario and its source files.
@@ -137,75 +137,180 @@ def load_with_sources(name_or_path: str | Path) -> Loaded:
     """
     path = resolve_path(name_or_path)
     data, origins, sources = _read(path.resolve(), ())
-    data.setdefault("name", path.stem)
+    data.setdefault("name", path.stem if re.match(r"^[a-z][a-z0-9_]*$", path.stem) else "")
     origins.setdefault(("name",), path)
-    scenario = _validate(data, origins, path)
-    _check_events(scenario, data, origins)
-    return Loaded(scenario, tuple(sources))
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, data, origins, path, Scenario) from None
+    return Loaded(checked_events(scenario, origins, path), tuple(sources))
+
+
+def override(scenario: Scenario, changes: Mapping[str, Any], source: str = "(override)",
+             ) -> Scenario:
+    """Return a copy of ``scenario`` with values replaced by parameter path, re-validated.
+
+    Args:
+        scenario: the scenario to change (it is not modified).
+        changes: parameter path -> new value, e.g. ``{"levers.government.pressure": 0.6,
+            "factions.kataib_hezbollah.tolerance": 0.3}`` (``sim params`` lists the paths).
+        source: how error messages name where the changes came from.
+
+    Raises:
+        ScenarioError: when a path is unknown or a value is not allowed.
+
+    """
+    data = scenario.model_dump(mode="python")
+    known = {p.path for p in registry.parameters(scenario)}
+    for path, value in changes.items():
+        if path not in known:
+            raise ScenarioError(source, path, value, registry.unknown_message(path, sorted(known)))
+        registry.set_in(data, path, value)
+    try:
+        changed = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc, data, {}, source, Scenario) from None
+    return checked_events(changed, {}, source, horizon=False)
+
+
+# ------------------------------------------------------------------ reading
 
 
 def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins, list[Path]]:
     if path in chain:
-        cycle = " -> ".join(_show(p) for p in (*chain, path))
+        cycle = " -> ".join(show_path(p) for p in (*chain, path))
         raise ScenarioError(chain[-1], "extends", path.name, f"cyclic extends ({cycle})")
-    if not path.is_file():
-        where = chain[-1] if chain else path
-        raise ScenarioError(where, "extends" if chain else "(file)", path.name,
-                            f"no such file ({_show(path)}); extends takes a path relative "
-                            "to the extending file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(syntax)", str(exc), "the file must be valid TOML") from None
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(chain[-1], "extends", path.name, f"extends chain longer than "
+                            f"{MAX_EXTENDS} files; extend a file nearer the world file")
+    raw = _parse(path, chain)
     parent = raw.pop("extends", None)
     own = {key: raw.pop(key) for key in OWN_KEYS if key in raw}
     if parent is None:
         data, origins, sources = {}, {}, []
-    elif not isinstance(parent, str):
-        raise ScenarioError(path, "extends", parent, "a file name (string) such as 'world.toml'")
+    elif not isinstance(parent, str) or not parent:
+        raise ScenarioError(path, "extends", parent, "a shipped scenario's name such as "
+                            "'baseline', or a file name such as 'world.toml'")
     else:
-        data, origins, sources = _read((path.parent / parent).resolve(), (*chain, path))
+        data, origins, sources = _read(_parent_path(path, parent), (*chain, path))
     for key in OWN_KEYS:
         data.pop(key, None)
-    _merge(data, raw, origins, path, ())
+    _merge(data, raw, origins, path, (), bool(chain) or parent is not None)
     for key, value in own.items():
         data[key] = value
         origins[(key,)] = path
     return data, origins, [*sources, path]
 
 
-def _merge(base: dict, over: dict, origins: Origins, file: Path, prefix: tuple) -> None:
+def _parent_path(path: Path, parent: str) -> Path:
+    if is_shipped_name(parent):
+        shipped = SCENARIO_DIR / f"{parent}.toml"
+        if shipped.is_file():
+            return shipped.resolve()
+        raise ScenarioError(path, "extends", parent, "no shipped scenario or world file of that "
+                            f"name; shipped: {', '.join(p.stem for p in SCENARIO_DIR.glob('*.toml'))}")
+    target = (path.parent / parent).resolve()
+    if not target.is_file():
+        hint = ""
+        if (SCENARIO_DIR / Path(parent).name).is_file():
+            hint = f"; to extend the shipped file write extends = \"{Path(parent).stem}\""
+        raise ScenarioError(path, "extends", parent, f"no such file ({show_path(target)}); "
+                            f"extends takes a path relative to the extending file{hint}")
+    return target
+
+
+def _parse(path: Path, chain: tuple[Path, ...]) -> dict:
+    """Read one TOML file, refusing what is not a small UTF-8 TOML text."""
+    where = chain[-1] if chain else path
+    if not path.is_file():
+        raise ScenarioError(where, "extends" if chain else "(file)", path.name,
+                            f"no such file ({show_path(path)})")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(path, "(file)", f"{size} bytes", f"a scenario file must be under "
+                                f"{MAX_FILE_BYTES // 1000} kB")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(path, "(file)", f"byte {exc.start}", "not a UTF-8 text file; save "
+                            "the scenario as UTF-8 TOML") from None
+    except OSError as exc:
+        raise ScenarioError(path, "(file)", path.name, f"cannot be read ({exc.strerror})") from None
+    if "\x00" in text:
+        raise ScenarioError(path, "(file)", "NUL byte", "not a text file")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(syntax)", str(exc), "the file must be valid TOML") from None
+    except RecursionError:
+        raise ScenarioError(path, "(syntax)", "nesting", f"tables or arrays nested too deeply "
+                            f"(at most {MAX_DEPTH} levels)") from None
+    depth = _depth(raw)
+    if depth > MAX_DEPTH:
+        raise ScenarioError(path, "(syntax)", f"{depth} levels", f"tables or arrays nested too "
+                            f"deeply (at most {MAX_DEPTH} levels)")
+    return raw
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
+    if isinstance(value, list):
+        return max([_depth(v, level + 1) for v in value], default=level + 1)
+    return level
+
+
+def _merge(base: dict, over: dict, origins: Origins, file: Path, prefix: tuple,
+           variant: bool) -> None:
     for key, value in over.items():
         here = (*prefix, key)
-        if not prefix and key in NAMED_LISTS and isinstance(value, list):
-            base[key] = _patch_named(base.get(key, []), value, origins, file, key)
-        elif not prefix and key == "events" and isinstance(value, list):
-            start = len(base.get("events", []))
-            base["events"] = [*base.get("events", []), *value]
-            for i in range(len(value)):
-                origins[("events", str(start + i))] = file
-                origins[("events", str(start + i), "#")] = Path(str(i + 1))
+        if not prefix and key in (*NAMED_LISTS, "events") and isinstance(value, list):
+            if variant and not value:
+                raise ScenarioError(file, key, value, f"an empty list changes nothing in a file "
+                                    f"that extends another ({key} are patched by name or "
+                                    "appended, never removed); delete the line, or give the "
+                                    "entries to change")
+            if key == "events":
+                _append_events(base, value, origins, file)
+            else:
+                base[key] = _patch_named(base.get(key, []), value, origins, file, key)
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value, origins, file, here)
+            _merge(base[key], value, origins, file, here, variant)
         else:
             base[key] = copy.deepcopy(value)
             _mark(origins, here, value, file)
 
 
+def _append_events(base: dict, events: list, origins: Origins, file: Path) -> None:
+    start = len(base.get("events", []))
+    base["events"] = [*base.get("events", []), *copy.deepcopy(events)]
+    for i in range(len(events)):
+        origins[("events", str(start + i))] = file
+        origins[("events", str(start + i), "#")] = Path(str(i + 1))
+
+
 def _patch_named(items: list, patches: list, origins: Origins, file: Path, kind: str) -> list:
     items = copy.deepcopy(items)
+    seen: set[str] = set()
     for i, patch in enumerate(patches):
         if not isinstance(patch, dict) or not isinstance(patch.get("name"), str):
-            raise ScenarioError(file, f"{kind}[{i + 1}].name", patch.get("name", _MISSING)
-                                if isinstance(patch, dict) else patch,
+            value = patch.get("name", "(missing)") if isinstance(patch, dict) else patch
+            raise ScenarioError(file, f"{kind}[{i + 1}].name", value,
                                 f"every entry of [[{kind}]] needs a string 'name'")
         name = patch["name"]
+        if name in seen:
+            raise ScenarioError(file, f"{kind}.{name}", name, f"this name appears twice in "
+                                f"[[{kind}]] of one file; give each {kind[:-1]} once (merge "
+                                "the two entries)")
+        seen.add(name)
         match = next((item for item in items if item.get("name") == name), None)
         if match is None:
             items.append(copy.deepcopy(patch))
             _mark(origins, (kind, name), patch, file)
         else:
-            _merge(match, patch, origins, file, (kind, name))
+            _merge(match, patch, origins, file, (kind, name), False)
     return items
 
 
@@ -216,222 +321,56 @@ def _mark(origins: Origins, path: tuple, value: Any, file: Path) -> None:
             _mark(origins, (*path, key), sub, file)
 
 
-def _origin(origins: Origins, path: tuple, default: Path) -> Path:
-    for n in range(len(path), 0, -1):
-        if path[:n] in origins:
-            return origins[path[:n]]
-    return default
+# ------------------------------------------------------------------- events
 
 
-# ------------------------------------------------------------------ validation
+def checked_events(scenario: Scenario, origins: Origins, default: Path | str,
+                   horizon: bool = True) -> Scenario:
+    """The scenario with each event's value checked against the parameter it sets.
 
-
-def _validate(data: dict, origins: Origins, path: Path) -> Scenario:
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        if not error["loc"] and error["type"] == "value_error":
-            key, value, allowed = _model_error(data, error["msg"])
-            loc = tuple(key.split("."))
-            below = {f for k, f in origins.items() if k[:len(loc)] == loc}
-            file = path if path.resolve() in below else _origin(origins, loc, path)
-            raise ScenarioError(file, key, value, allowed) from None
-        loc = _named_loc(data, error["loc"])
-        if error["type"] in ("missing", "too_short") and loc and loc[-1].isdigit():
-            loc = loc[:-1]  # a list or tuple too short: show the whole value
-            error = {**error, "type": "too_short", "input": _lookup(data, loc)}
-        file = _origin(origins, loc, path)
-        value = error.get("input", _MISSING) if error["type"] != "missing" else _MISSING
-        raise ScenarioError(file, _key(loc, origins), value, _allowed(error, loc)) from None
-
-
-def _model_error(data: dict, msg: str) -> tuple[str, Any, str]:
-    """Split a whole-scenario check ("factions.x.weapons: unknown ...") into key, value, why."""
-    msg = msg.removeprefix("Value error, ")
-    key, sep, why = msg.partition(": ")
-    if not sep or " " in key:
-        return "(scenario)", _MISSING, msg
-    value = _lookup(data, tuple(key.split(".")))
-    return key, value, why
-
-
-def _lookup(data: dict, loc: tuple[str, ...]) -> Any:
-    """The raw value at a key path (faction and base entries addressed by name)."""
-    node: Any = data
-    for part in loc:
-        if isinstance(node, list):
-            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part),
-                        node[int(part)] if part.isdigit() and int(part) < len(node) else None)
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return _MISSING
-        if node is None:
-            return _MISSING
-    return node
-
-
-def _named_loc(data: dict, loc: tuple) -> tuple[str, ...]:
-    """Turn pydantic's list indices into faction/base names and event numbers."""
-    out: list[str] = []
-    node: Any = data
-    for part in loc:
-        if isinstance(part, int) and out and out[-1] in NAMED_LISTS and isinstance(node, list):
-            item = node[part] if part < len(node) else {}
-            out.append(str(item.get("name", part)) if isinstance(item, dict) else str(part))
-        else:
-            out.append(str(part))
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return tuple(out)
-
-
-def _key(loc: tuple[str, ...], origins: Origins) -> str:
-    if len(loc) >= 2 and loc[0] == "events":
-        number = origins.get(("events", loc[1], "#"), Path(loc[1]))
-        return ".".join([f"events[{number}]", *loc[2:]])
-    return ".".join(loc) if loc else "(top level)"
-
-
-def _allowed(error: dict, loc: tuple[str, ...]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        fields = _fields_at(loc[:-1])
-        return f"unknown key; allowed keys here: {', '.join(fields)}" if fields else "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    bounds = _bounds(loc)
-    if kind == "too_short":
-        return f"too few items{bounds}"
-    msg = (error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
-           .replace("String should", "must"))
-    return f"{msg}{bounds}"
-
-
-def _walk(loc: tuple[str, ...]) -> tuple[Any, str | None]:
-    """Follow a key path through the schema; return (model class, last field name)."""
-    cls: Any = Scenario
-    field: str | None = None
-    skip = False
-    for part in loc:
-        if skip:
-            skip = False
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
-            return None, None
-        if part not in cls.model_fields:
-            return cls, part
-        field = part
-        annotation = cls.model_fields[part].annotation
-        origin = typing.get_origin(annotation)
-        if origin in (list, dict):
-            annotation = typing.get_args(annotation)[-1]
-            skip = True
-        cls = annotation
-    return cls, field
-
-
-def _fields_at(loc: tuple[str, ...]) -> list[str]:
-    cls, _ = _walk(loc) if loc else (Scenario, None)
-    if isinstance(cls, type) and issubclass(cls, BaseModel):
-        return list(cls.model_fields)
-    return []
-
-
-def _bounds(loc: tuple[str, ...]) -> str:
-    owner, _ = _walk(loc[:-1]) if len(loc) > 1 else (Scenario, None)
-    if not (isinstance(owner, type) and issubclass(owner, BaseModel)) or not loc:
-        return ""
-    info = owner.model_fields.get(loc[-1])
-    if info is None:
-        return ""
-    return _field_bounds(info)
-
-
-def _field_bounds(info: Any) -> str:
-    """' (allowed: <type>, >= a and <= b)' for a pydantic field."""
-    parts = []
-    for item in info.metadata:
-        for attr, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if isinstance(item, (at.Ge, at.Gt, at.Le, at.Lt)) and hasattr(item, attr):
-                parts.append(f"{word} {getattr(item, attr)}")
-    kind = getattr(info.annotation, "__name__", str(info.annotation))
-    if isinstance(info.annotation, types.UnionType):
-        kind = str(info.annotation)
-    if typing.get_origin(info.annotation) is tuple:
-        kind = f"a list of {len(typing.get_args(info.annotation))} numbers"
-    return f" (allowed: {kind}{', ' + ' and '.join(parts) if parts else ''})"
-
-
-def _check_events(scenario: Scenario, data: dict, origins: Origins) -> None:
-    horizon = scenario.run.days
-    for i, event in enumerate(scenario.events):
-        loc = ("events", str(i))
-        file = _origin(origins, loc, Path("?"))
-        key = _key(loc, origins)
-        if event.day > horizon:
-            raise ScenarioError(file, f"{key}.day", event.day,
-                                f"the day must be within the horizon 1..{horizon} (run.days)")
-        try:
-            cls, field = event_value_type(data, event.set)
-        except ValueError as exc:
-            raise ScenarioError(file, f"{key}.set", event.set, str(exc)) from None
-        _check_event_value(event, cls, field, file, key)
-
-
-def _check_event_value(event: Event, cls: type[BaseModel], field: str, file: Path,
-                       key: str) -> None:
-    info = cls.model_fields[field]
-    annotation = info.annotation
-    if info.metadata:
-        annotation = typing.Annotated[annotation, *info.metadata]
-    adapter = TypeAdapter(annotation)
-    if isinstance(event.value, bool) and info.annotation is not bool:
-        raise ScenarioError(file, f"{key}.value", event.value, f"{event.set} is not a switch")
-    try:
-        adapter.validate_python(event.value)
-    except ValidationError as exc:
-        msg = exc.errors()[0]["msg"].replace("Input should be", "must be")
-        raise ScenarioError(file, f"{key}.value", event.value,
-                            f"{event.set}: {msg}{_field_bounds(info)}") from None
-
-
-# -------------------------------------------------------------------- overrides
-
-
-def override(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
-    """Return a copy of ``scenario`` with dotted-path values replaced, re-validated.
-
-    Paths address nested tables (``levers.government.pressure``), named factions
-    and bases (``factions.kataib_hezbollah.hostility``) and weapons
-    (``weapons.rocket.hit_probability``).
+    Args:
+        scenario: the validated scenario.
+        origins: which file set each key (for messages).
+        default: the file (or label) named when no origin is known.
+        horizon: refuse events after ``run.days`` (a file's own events must fit its
+            horizon; an override that shortens the horizon leaves later events unused).
 
     Raises:
-        ScenarioError: when a path is unknown or a value is not allowed.
+        ScenarioError: for a day beyond the horizon, a path no event may set, or a value
+            the parameter does not allow.
 
     """
-    data = scenario.model_dump(mode="python")
-    for path, value in changes.items():
-        parts = path.split(".")
-        node: Any = data
-        for i, part in enumerate(parts[:-1]):
-            if isinstance(node, list):
-                node = next((x for x in node if x.get("name") == part), None)
-            elif isinstance(node, dict):
-                node = node.get(part)
-            if node is None:
-                raise ScenarioError("(override)", path, value,
-                                    f"unknown key path at '{'.'.join(parts[:i + 1])}'")
-        if not isinstance(node, dict) or parts[-1] not in node:
-            raise ScenarioError("(override)", path, value, "unknown key path")
-        node[parts[-1]] = value
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = _named_loc(data, error["loc"])
-        raise ScenarioError("(override)", ".".join(loc), error.get("input"),
-                            _allowed(error, loc)) from None
+    settable = {p.path: p for p in registry.parameters(scenario, events=True)}
+    every = [p.path for p in registry.parameters(scenario)]
+    events = []
+    for i, event in enumerate(scenario.events):
+        loc = ("events", str(i))
+        file, key = origin(origins, loc, default), key_of(loc, origins)
+        if horizon and event.day > scenario.run.days:
+            raise ScenarioError(file, f"{key}.day", event.day, f"the day must be within the "
+                                f"horizon 1..{scenario.run.days} (run.days)")
+        param = settable.get(event.set)
+        if param is None:
+            raise ScenarioError(file, f"{key}.set", event.set, _event_path_hint(event.set, every,
+                                                                                 settable))
+        try:
+            value = param.check(event.value)
+        except ValueError as exc:
+            raise ScenarioError(file, f"{key}.value", event.value, f"{event.set}: {exc}") from None
+        value = str(value.value) if param.type == "choice" and hasattr(value, "value") else value
+        events.append(event if value == event.value and type(value) is type(event.value)
+                      else Event(day=event.day, set=event.set, value=value, note=event.note))
+    return scenario.model_copy(update={"events": events})
+
+
+def _event_path_hint(path: str, every: list[str], settable: Mapping[str, Any]) -> str:
+    head, _, rest = path.partition(".")
+    if head in OLD_EVENT_HEADS:
+        new = f"{OLD_EVENT_HEADS[head]}.{rest}"
+        if new in settable:
+            return f"event paths are parameter paths now; write set = \"{new}\""
+    if path in every:
+        return ("this parameter cannot change during a run; events may set: "
+                + ", ".join(sorted({p.generic for p in settable.values()})))
+    return registry.unknown_message(path, sorted(settable))
+

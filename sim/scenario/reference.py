@@ -9,11 +9,9 @@ merge rule of ``extends`` from the docstring of :mod:`sim.scenario`. Run
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import enum
 import inspect
-import sys
 import types
 import typing
 from collections.abc import Iterator, Sequence
@@ -26,14 +24,14 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from sim.scenario import load as scenario_module
-from sim.scenario import schema
+from sim.scenario import registry, schema
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
-COMMAND = "python -m sim.scenario.reference"
+COMMAND = "sim docs"
 
 EXAMPLE = '''\
 # my_variant.toml: a variant states only what differs from the file it extends.
-extends = "baseline.toml"
+extends = "baseline"
 description = "Baseline with more pressure and a Gaza truce from day 15."
 notes = """
 Pressure is raised to 0.6 from the start; a truce lowers the Gaza driver on
@@ -56,13 +54,13 @@ tolerance = 0.8
 
 [[events]]                # appended to the inherited events
 day = 15
-set = "region.gaza"
+set = "uncertainties.region.gaza"
 value = 0.2
 note = "truce"
 
 [[events]]
 day = 45
-set = "base.harir.open"
+set = "bases.harir.open"
 value = false
 '''
 
@@ -92,6 +90,8 @@ SECTIONS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
      "array of tables `[[events]]`, appended to inherited events"),
     ("mechanisms", "mechanisms", schema.Mechanisms,
      "table `[mechanisms]`"),
+    ("mechanisms.escalation_weights", "mechanisms.escalation_weights", schema.EscalationWeights,
+     "table `[mechanisms.escalation_weights]`"),
 )
 
 XLRM = {
@@ -232,21 +232,20 @@ def field_table(model: type[BaseModel], prefix: str) -> Iterator[str]:
 
 def event_paths() -> Iterator[str]:
     """Markdown table of every path an event may ``set``, with the value it takes."""
-    yield "| `set` | value type | allowed value | meaning |"
+    yield "| `set` | kind | allowed value | meaning |"
     yield "|---|---|---|---|"
-    models = {"government": schema.GovernmentLevers, "coalition": schema.CoalitionLevers,
-              "region": schema.Region, "patron": schema.Patron, "faction": schema.Faction,
-              "base": schema.Base}
-    for head, attrs in schema.EVENT_TARGETS.items():
-        for attr in attrs:
-            model: type[BaseModel] = models[head]
-            field = attr
-            if attr == "adaptive.enabled":
-                model, field = schema.AdaptiveRule, "enabled"
-            info = model.model_fields[field]
-            path = f"{head}.<name>.{attr}" if head in ("faction", "base") else f"{head}.{attr}"
-            yield (f"| `{path}` | {type_name(info.annotation)} | {_cell(allowed(info))} | "
-                   f"{_cell(info.description or '')} |")
+    for param in registry.parameters(events=True):
+        yield (f"| `{param.generic}` | {param.kind} | {_cell(param.allowed())} | "
+               f"{_cell(param.description)} |")
+
+
+def parameter_table() -> Iterator[str]:
+    """Markdown table of the whole parameter registry (generic paths)."""
+    yield "| path | kind | allowed | event | meaning |"
+    yield "|---|---|---|:-:|---|"
+    for param in registry.parameters():
+        yield (f"| `{param.generic}` | {param.kind} | {_cell(param.allowed())} | "
+               f"{'yes' if param.event else ''} | {_cell(param.description)} |")
 
 
 def _docstring(obj: Any) -> str:
@@ -276,7 +275,7 @@ def generate() -> str:
     out: list[str] = [
         "# Scenario files: reference",
         "",
-        f"<!-- Generated from sim/schema.py by `{COMMAND}` (or `sim docs`); do not edit. -->",
+        f"<!-- Generated from sim/scenario/schema.py by `{COMMAND}`; do not edit. -->",
         "",
         "A scenario is a TOML file. It is loaded once, merged with the files it extends,",
         "and validated into frozen objects: unknown keys, wrong types and out-of-range",
@@ -299,8 +298,9 @@ def generate() -> str:
         "",
         "## `extends`: how a variant inherits",
         "",
-        "`extends = \"other.toml\"` (a path relative to the extending file) makes a file",
-        "a variant of another. Merge rule:",
+        "`extends = \"baseline\"` (a shipped scenario's name) or `extends = \"other.toml\"`",
+        "(a path relative to the extending file) makes a file a variant of another. A copy",
+        "of a shipped scenario that extends by name works from any folder. Merge rule:",
         "",
         _merge_rule(),
         "",
@@ -319,33 +319,13 @@ def generate() -> str:
         out += [*field_table(model, prefix), ""]
         if model is schema.Event:
             out += ["### Event paths", "",
-                    "`set` is a dotted path; `<name>` is the `name` of a faction or base "
-                    "defined in the scenario. The event's `day` must lie within `run.days`; "
-                    "its `value` must be allowed for the key it sets.", "",
+                    "`set` is a parameter path; `<faction>` and `<base>` stand for the `name` "
+                    "of a faction or base defined in the scenario. The event's `day` must lie "
+                    "within `run.days`; its `value` must be allowed for the key it sets.", "",
                     *event_paths(), ""]
+    out += ["## Parameter paths", "",
+            "Every settable value has one dotted path, used by `--set PATH=VALUE`, by events, "
+            "by the columns of `summary.csv` and on the teaching page (`sim params` lists "
+            "them with a scenario's values). `kind` is its XLRM role.", "",
+            *parameter_table(), ""]
     return "\n".join(out).rstrip() + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write docs/scenarios.md (or, with ``--check``, report whether it is up to date)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.scenario.reference", description=__doc__)
-    parser.add_argument("--out", type=Path, default=DOCS, help="file to write")
-    parser.add_argument("--check", action="store_true",
-                        help="only check that the file is up to date (exit 1 if not)")
-    args = parser.parse_args(argv)
-    text = generate()
-    if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is out of date; run `{COMMAND}`", file=sys.stderr)
-            return 1
-        print(f"{args.out} is up to date")
-        return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

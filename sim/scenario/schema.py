@@ -1,4 +1,4 @@
-"""The scenario schema: typed, frozen, validated parameter objects.
+"""The scenario schema: typed, frozen, validated parameter objects (the X, L and R of XLRM).
 
 A scenario is split the way policy analysts split a decision problem (XLRM):
 
@@ -10,8 +10,11 @@ A scenario is split the way policy analysts split a decision problem (XLRM):
   coefficients), whose values are uncertain too and can be varied by name;
 * ``run`` (start date, horizon, seed, replications) and scheduled ``events``.
 
-Every model refuses unknown keys (``extra="forbid"``) and is immutable. Field
-descriptions are the documentation: ``docs/scenarios.md`` is generated from them.
+Every model refuses unknown keys (``extra="forbid"``) and is immutable. Every number
+has finite bounds within which the model runs. Field descriptions are the
+documentation: ``docs/scenarios.md`` is generated from them, and the parameter
+registry (:mod:`sim.scenario.registry`) reads bounds, kinds and which values an
+event may set from here.
 """
 
 from __future__ import annotations
@@ -24,14 +27,22 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+EVENT: dict[str, Any] = {"event": True}
+"""Field marker: a scheduled event may set this value (``[[events]] set = PATH``)."""
+LEVER_EVENT: dict[str, Any] = {"event": True, "kind": "lever"}
+"""Field marker for world values that are decisions (a site's occupation and troops)."""
+
+
+def coefficient(default: float, high: float, description: str, low: float = 0.0) -> Any:
+    """A bounded non-negative model coefficient (a pydantic field)."""
+    return Field(default, ge=low, le=high, allow_inf_nan=False, description=description)
 
 
 class Frozen(BaseModel):
-    """Base for all scenario objects: immutable, unknown keys refused."""
+    """Base for all scenario objects: immutable, unknown keys refused, no inf or NaN."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle (workers receive the scenario this way) with interned field names.
@@ -52,11 +63,12 @@ class Run(Frozen):
     """How the scenario is run."""
 
     start_date: dt.date = Field(
-        dt.date(2023, 10, 17),
+        dt.date(2023, 10, 17), ge=dt.date(1900, 1, 1), le=dt.date(2100, 12, 31),
         description="Calendar date of day 1 (the first claimed attack was on 17 October 2023).",
     )
     days: int = Field(120, ge=1, le=3650, description="Horizon in days (one step is one day).")
-    seed: int = Field(20231017, ge=0, description="Root seed; replication seeds are spawned from it.")
+    seed: int = Field(20231017, ge=0, le=2**63 - 1,
+                      description="Root seed; replication seeds are spawned from it.")
     replications: int = Field(50, ge=1, le=1_000_000, description="Default number of replications.")
 
 
@@ -79,11 +91,11 @@ class AdaptiveRule(Frozen):
     below the floor; after a clash it cuts pressure and shifts toward persuasion.
     """
 
-    enabled: bool = Field(False, description="Whether the rule drives the levers.")
+    enabled: bool = Field(False, description="Whether the rule drives the levers.",
+                          json_schema_extra=EVENT)
     review_days: int = Field(7, ge=1, le=90, description="Days between reviews.")
-    attack_threshold: float = Field(
-        10.0, ge=0.0, description="Attacks per 7 days above which pressure is added."
-    )
+    attack_threshold: float = coefficient(10.0, 1000.0, "Attacks per 7 days above which "
+                                          "pressure is added.")
     stability_floor: Unit = Field(0.6, description="Pressure is added only above this stability.")
     pressure_step: Unit = Field(0.1, description="Change in pressure per review.")
     max_pressure: Unit = Field(0.8, description="Pressure the rule never exceeds.")
@@ -95,13 +107,15 @@ class GovernmentLevers(Frozen):
     """The Iraqi government's four levers, each an intensity in [0, 1]."""
 
     accommodation: Unit = Field(
-        0.3, description="Integration of factions into state structures (salaries, posts)."
-    )
+        0.3, description="Integration of factions into state structures (salaries, posts).",
+        json_schema_extra=EVENT)
     appeasement: Unit = Field(
-        0.3, description="Concessions: tolerating activity, echoing demands (exit timetable)."
-    )
-    persuasion: Unit = Field(0.3, description="Private mediation and outreach.")
-    pressure: Unit = Field(0.15, description="Arrests, raids on launch sites, financial pressure.")
+        0.3, description="Concessions: tolerating activity, echoing demands (exit timetable).",
+        json_schema_extra=EVENT)
+    persuasion: Unit = Field(0.3, description="Private mediation and outreach.",
+                             json_schema_extra=EVENT)
+    pressure: Unit = Field(0.15, description="Arrests, raids on launch sites, financial pressure.",
+                           json_schema_extra=EVENT)
     adaptive: AdaptiveRule = Field(default_factory=AdaptiveRule, description="Adaptive rule.")
 
 
@@ -109,9 +123,10 @@ class RetaliationThresholds(Frozen):
     """When the coalition command strikes (proportional policy; escalatory halves them)."""
 
     window_days: int = Field(7, ge=1, le=60, description="Look-back window in days.")
-    attacks: float = Field(12.0, ge=0.0, description="Attacks in the window that trigger a strike.")
-    injuries: float = Field(8.0, ge=0.0, description="Injuries in the window that trigger a strike.")
-    deaths: int = Field(1, ge=1, description="Deaths in one day that trigger a strike at once.")
+    attacks: float = coefficient(12.0, 1000.0, "Attacks in the window that trigger a strike.")
+    injuries: float = coefficient(8.0, 10000.0, "Injuries in the window that trigger a strike.")
+    deaths: int = Field(1, ge=1, le=1000, description="Deaths in one day that trigger a strike "
+                        "at once.")
     cooldown_days: int = Field(7, ge=0, le=365, description="Minimum days between strikes.")
 
 
@@ -120,11 +135,10 @@ class CoalitionLevers(Frozen):
 
     retaliation: Retaliation = Field(
         Retaliation.proportional, strict=False,
-        description="Retaliation policy: none, proportional, escalatory."
-    )
+        description="Retaliation policy: none, proportional, escalatory.", json_schema_extra=EVENT)
     force_protection: Unit = Field(
-        0.5, description="Force-protection posture: raises interception, lowers injuries."
-    )
+        0.5, description="Force-protection posture: raises interception, lowers injuries.",
+        json_schema_extra=EVENT)
     thresholds: RetaliationThresholds = Field(default_factory=RetaliationThresholds)
 
 
@@ -141,17 +155,20 @@ class Levers(Frozen):
 class Region(Frozen):
     """Regional escalation drivers, each in [0, 1] (1 = most intense)."""
 
-    gaza: Unit = Field(0.9, description="Intensity of the Gaza war (a truce lowers it).")
-    lebanon: Unit = Field(0.5, description="Hezbollah's escalation on the Lebanese border.")
-    red_sea: Unit = Field(0.5, description="Houthi missile and drone attacks.")
+    gaza: Unit = Field(0.9, description="Intensity of the Gaza war (a truce lowers it).",
+                       json_schema_extra=EVENT)
+    lebanon: Unit = Field(0.5, description="Hezbollah's escalation on the Lebanese border.",
+                          json_schema_extra=EVENT)
+    red_sea: Unit = Field(0.5, description="Houthi missile and drone attacks.",
+                          json_schema_extra=EVENT)
 
 
 class Patron(Frozen):
     """The external patron's signal to aligned factions."""
 
     signal: float = Field(
-        0.3, ge=-1.0, le=1.0, description="-1 = restrain ... 0 = neutral ... +1 = encourage."
-    )
+        0.3, ge=-1.0, le=1.0, description="-1 = restrain ... 0 = neutral ... +1 = encourage.",
+        json_schema_extra=EVENT)
 
 
 class Uncertainties(Frozen):
@@ -167,31 +184,40 @@ class Uncertainties(Frozen):
 class Weapon(Frozen):
     """A weapon type a faction can use (stylised effectiveness values)."""
 
-    label: str = Field("", description="Human-readable name.")
-    range_km: float = Field(gt=0, description="Operational reach from the home area, km.")
+    label: str = Field("", max_length=120, description="Human-readable name.")
+    range_km: float = Field(gt=0, le=5000, description="Operational reach from the home area, km.")
     hit_probability: Unit = Field(description="Chance an un-intercepted round hits the site.")
     interceptability: Unit = Field(description="Multiplier on a base's air defence.")
-    lethality: NonNeg = Field(description="Mean injuries per hit on an unhardened site.")
+    lethality: float = Field(ge=0, le=100, description="Mean injuries per hit on an unhardened "
+                             "site.")
 
 
 class Faction(Frozen):
     """A militia faction (stylised profile for analysis and teaching)."""
 
-    name: Ident = Field(description="Identifier used in events and column names.")
-    label: str = Field("", description="Human-readable name.")
-    home_area: str = Field("", description="Name of the home area.")
+    name: Ident = Field(description="Identifier used in parameter paths and column names.")
+    label: str = Field("", max_length=120, description="Human-readable name.")
+    home_area: str = Field("", max_length=120, description="Name of the home area.")
     lat: float = Field(ge=-90, le=90, description="Home area latitude, degrees.")
     lon: float = Field(ge=-180, le=180, description="Home area longitude, degrees.")
-    teams: int = Field(ge=0, le=50, description="Launch teams: most attacks it can mount a day.")
+    teams: int = Field(ge=0, le=50, description="Launch teams: most attacks it can mount a day.",
+                       json_schema_extra=EVENT)
     capability: Unit = Field(1.0, description="Initial capability as a share of its own means.")
     emboldenment: Unit = Field(0.0, description="Initial emboldenment (attacks have paid before).")
-    resupply: Unit = Field(description="Daily regeneration rate of capability.")
-    hostility: Unit = Field(description="Baseline hostility toward the coalition.")
-    alignment: Unit = Field(description="Alignment with the patron (response to its signal).")
-    stake: Unit = Field(description="Integration in the state (its stake).")
-    receptiveness: Unit = Field(description="Receptiveness to persuasion.")
-    tolerance: Unit = Field(description="Tension it tolerates before it fights the state.")
-    weapons: dict[Ident, NonNeg] = Field(description="Weapon name -> relative weight of use.")
+    resupply: Unit = Field(description="Daily regeneration rate of capability.",
+                           json_schema_extra=EVENT)
+    hostility: Unit = Field(description="Baseline hostility toward the coalition.",
+                            json_schema_extra=EVENT)
+    alignment: Unit = Field(description="Alignment with the patron (response to its signal).",
+                            json_schema_extra=EVENT)
+    stake: Unit = Field(description="Integration in the state (its stake).",
+                        json_schema_extra=EVENT)
+    receptiveness: Unit = Field(description="Receptiveness to persuasion.",
+                                json_schema_extra=EVENT)
+    tolerance: Unit = Field(description="Tension it tolerates before it fights the state.",
+                            json_schema_extra=EVENT)
+    weapons: dict[Ident, Annotated[float, Field(ge=0, le=100)]] = Field(
+        description="Weapon name -> relative weight of use.")
 
 
 class Country(StrEnum):
@@ -205,59 +231,72 @@ class Country(StrEnum):
 class Base(Frozen):
     """A coalition site (public coordinates; troop and defence values stylised)."""
 
-    name: Ident = Field(description="Identifier used in events and tables.")
-    label: str = Field("", description="Human-readable name.")
+    name: Ident = Field(description="Identifier used in parameter paths and tables.")
+    label: str = Field("", max_length=120, description="Human-readable name.")
     country: Country = Field(strict=False, description="Iraq, Syria or Jordan.")
     lat: float = Field(ge=-90, le=90, description="Latitude, degrees.")
     lon: float = Field(ge=-180, le=180, description="Longitude, degrees.")
-    troops: int = Field(ge=0, le=100_000, description="Stylised U.S. troop level.")
-    air_defence: Unit = Field(description="Chance an incoming interceptable round is stopped.")
-    hardening: Unit = Field(description="Share of a hit's injuries prevented by hardening.")
-    open: bool = Field(True, description="Whether the site is occupied (can be attacked).")
+    troops: int = Field(ge=0, le=100_000, description="Stylised U.S. troop level.",
+                        json_schema_extra=LEVER_EVENT)
+    air_defence: Unit = Field(description="Chance an incoming interceptable round is stopped.",
+                              json_schema_extra=EVENT)
+    hardening: Unit = Field(description="Share of a hit's injuries prevented by hardening.",
+                            json_schema_extra=EVENT)
+    open: bool = Field(True, description="Whether the site is occupied (can be attacked).",
+                       json_schema_extra=LEVER_EVENT)
+
+
+class EscalationWeights(Frozen):
+    """Weights of the three regional drivers in the escalation index."""
+
+    gaza: float = coefficient(0.6, 10.0, "Weight of the Gaza war.")
+    lebanon: float = coefficient(0.25, 10.0, "Weight of the Lebanese front.")
+    red_sea: float = coefficient(0.15, 10.0, "Weight of the Red Sea front.")
 
 
 class Mechanisms(Frozen):
     """Model coefficients (see docs/model.md for each formula)."""
 
-    base_propensity: float = Field(-2.6, ge=-20, le=20, description="Intercept of the attack logit.")
-    w_hostility: NonNeg = Field(5.0, description="Logit weight of hostility.")
-    w_escalation: NonNeg = Field(1.6, description="Logit weight of regional escalation x alignment.")
-    w_emboldenment: NonNeg = Field(6.0, description="Logit weight of emboldenment.")
-    w_patron: NonNeg = Field(1.5, description="Logit weight of the patron's signal x alignment.")
-    w_pressure: NonNeg = Field(1.2, description="Logit restraint weight of pressure.")
-    w_deterrence: NonNeg = Field(1.0, description="Logit restraint weight of deterrence.")
-    w_stake: NonNeg = Field(2.5, description="Logit restraint weight of stake.")
-    escalation_weights: tuple[NonNeg, NonNeg, NonNeg] = Field(
-        (0.6, 0.25, 0.15), strict=False, description="Weights of gaza, lebanon, red_sea in escalation."
-    )
+    base_propensity: float = Field(-2.6, ge=-20, le=20, allow_inf_nan=False,
+                                   description="Intercept of the attack logit.")
+    w_hostility: float = coefficient(5.0, 20.0, "Logit weight of hostility.")
+    w_escalation: float = coefficient(1.6, 20.0, "Logit weight of regional escalation x "
+                                      "alignment.")
+    w_emboldenment: float = coefficient(6.0, 20.0, "Logit weight of emboldenment.")
+    w_patron: float = coefficient(1.5, 20.0, "Logit weight of the patron's signal x alignment.")
+    w_pressure: float = coefficient(1.2, 20.0, "Logit restraint weight of pressure.")
+    w_deterrence: float = coefficient(1.0, 20.0, "Logit restraint weight of deterrence.")
+    w_stake: float = coefficient(2.5, 20.0, "Logit restraint weight of stake.")
+    escalation_weights: EscalationWeights = Field(default_factory=EscalationWeights)
     hostility_drift: Unit = Field(0.05, description="Daily return of hostility to its underlying "
                                   "level.")
     appeasement_rate: Unit = Field(0.1, description="Daily hostility reduction per appeasement.")
     persuasion_rate: Unit = Field(0.02, description="Daily reduction of underlying hostility "
                                   "per (persuasion x receptiveness).")
-    emboldenment_gain: Unit = Field(0.04, description="Emboldenment per day appeased while attacking.")
+    emboldenment_gain: Unit = Field(0.04, description="Emboldenment per day appeased while "
+                                    "attacking.")
     emboldenment_decay: Unit = Field(0.015, description="Daily decay of emboldenment.")
     stake_rate: Unit = Field(0.03, description="Daily growth of stake per accommodation.")
     stake_decay: Unit = Field(0.02, description="Daily return of stake to baseline.")
-    accommodation_capability_gain: NonNeg = Field(
-        1.0, description="Capability ceiling gain per (stake x accommodation)."
-    )
-    accommodation_resupply_gain: NonNeg = Field(
-        1.5, description="Resupply gain per (stake x accommodation)."
-    )
+    accommodation_capability_gain: float = coefficient(
+        1.0, 10.0, "Capability ceiling gain per (stake x accommodation).")
+    accommodation_resupply_gain: float = coefficient(
+        1.5, 10.0, "Resupply gain per (stake x accommodation).")
     attack_cost: Unit = Field(0.012, description="Capability used by one attack.")
     pressure_erosion: Unit = Field(0.01, description="Daily capability eroded per pressure.")
     foil_rate: Unit = Field(0.35, description="Chance per pressure that an attack is foiled.")
     tension_rate: Unit = Field(0.04, description="Daily tension per pressure (x (1 - stake/2)).")
     tension_decay: Unit = Field(0.05, description="Daily decay of tension.")
-    clash_slope: NonNeg = Field(0.3, description="Daily clash chance per unit tension over tolerance.")
+    clash_slope: float = coefficient(0.3, 10.0, "Daily clash chance per unit tension over "
+                                     "tolerance.")
     clash_release: Unit = Field(0.3, description="Share of tension released by a clash.")
     contagion: Unit = Field(0.12, description="Tension added to other factions by a clash.")
     confrontation_factions: int = Field(
-        2, ge=1, description="Distinct factions clashing within the window that start it."
-    )
-    confrontation_window: int = Field(10, ge=1, description="Window for confrontation, days.")
-    confrontation_cooldown: int = Field(21, ge=1, description="Clash-free days that end it.")
+        2, ge=1, le=50, description="Distinct factions clashing within the window that start it.")
+    confrontation_window: int = Field(10, ge=1, le=365, description="Window for confrontation, "
+                                      "days.")
+    confrontation_cooldown: int = Field(21, ge=1, le=365, description="Clash-free days that end "
+                                        "it.")
     stability_baseline: Unit = Field(0.75, description="Stability the state returns to.")
     stability_recovery: Unit = Field(0.05, description="Daily return of stability to baseline.")
     stability_attack_cost: Unit = Field(0.001, description="Stability lost per attack.")
@@ -266,7 +305,7 @@ class Mechanisms(Frozen):
     stability_pressure_cost: Unit = Field(0.012, description="Daily loss per pressure over safe.")
     pressure_safe: Unit = Field(0.4, description="Pressure level that costs no stability.")
     stability_strike_cost: Unit = Field(0.015, description="Stability lost per coalition strike.")
-    unilateral_multiplier: NonNeg = Field(2.0, description="Cost multiplier without consent.")
+    unilateral_multiplier: float = coefficient(2.0, 10.0, "Cost multiplier without consent.")
     consent_base: Unit = Field(0.3, description="Consent chance with no pressure or appeasement.")
     consent_pressure: Unit = Field(0.6, description="Consent chance added per pressure.")
     consent_appeasement: Unit = Field(0.3, description="Consent chance removed per appeasement.")
@@ -276,47 +315,40 @@ class Mechanisms(Frozen):
     revenge: Unit = Field(0.3, description="Hostility added to the struck faction.")
     solidarity: Unit = Field(0.1, description="Share of the revenge felt by other factions "
                              "(x alignment).")
-    escalatory_factor: NonNeg = Field(1.5, description="Damage and revenge multiplier, escalatory.")
+    escalatory_factor: float = coefficient(1.5, 10.0, "Damage and revenge multiplier, "
+                                           "escalatory.")
     deterrence_decay: Unit = Field(0.05, description="Daily decay of deterrence.")
-    casualty_scale: NonNeg = Field(1.45, description="Global multiplier on injuries per hit.")
-    casualty_dispersion: float = Field(
-        0.2, gt=0, le=100, description="Negative-binomial shape k (smaller = heavier tail)."
-    )
+    casualty_scale: float = coefficient(1.45, 10.0, "Global multiplier on injuries per hit.")
+    casualty_dispersion: float = coefficient(
+        0.2, 100.0, "Negative-binomial shape of people hurt per hit (small = heavy tail).",
+        low=0.01)
     death_rate: Unit = Field(0.006, description="Chance that each injury is a death instead.")
-    force_protection_intercept: NonNeg = Field(0.4, description="Interception gain per posture.")
+    force_protection_intercept: float = coefficient(0.4, 10.0, "Interception gain per posture.")
     force_protection_injury: Unit = Field(0.4, description="Injury cut per posture.")
     deescalation_attacks: int = Field(
-        2, ge=0, description="Trailing 7-day attacks at or below which a day counts as calm."
-    )
-    deescalation_days: int = Field(14, ge=1, description="Consecutive calm days for de-escalation.")
+        2, ge=0, le=1000, description="Trailing 7-day attacks at or below which a day counts "
+        "as calm.")
+    deescalation_days: int = Field(14, ge=1, le=365, description="Consecutive calm days for "
+                                   "de-escalation.")
 
 
 # ------------------------------------------------------------------------ events
-
-EVENT_TARGETS = {
-    "government": ("accommodation", "appeasement", "persuasion", "pressure", "adaptive.enabled"),
-    "coalition": ("retaliation", "force_protection"),
-    "region": ("gaza", "lebanon", "red_sea"),
-    "patron": ("signal",),
-    "faction": ("hostility", "alignment", "stake", "receptiveness", "tolerance", "teams",
-                "resupply"),
-    "base": ("open", "troops", "air_defence", "hardening"),
-}
 
 
 class Event(Frozen):
     """A change scheduled on a day: ``set`` names what changes, ``value`` its new value.
 
-    ``set`` is one of ``government.<lever>``, ``government.adaptive.enabled``,
-    ``coalition.retaliation``, ``coalition.force_protection``,
-    ``region.<gaza|lebanon|red_sea>``, ``patron.signal``,
-    ``faction.<name>.<attribute>`` or ``base.<name>.<open|troops|air_defence|hardening>``.
+    ``set`` is a parameter path that events may set (``sim params --events`` lists
+    them), for example ``levers.government.pressure``, ``uncertainties.region.gaza``,
+    ``uncertainties.patron.signal``, ``levers.coalition.retaliation``,
+    ``factions.<name>.hostility`` or ``bases.<name>.open``.
     """
 
-    day: int = Field(ge=1, description="Day on which it takes effect (day 1 = start_date).")
-    set: str = Field(description="What changes, as a dotted path (see above).")
+    day: int = Field(ge=1, le=3650, description="Day on which it takes effect (day 1 = "
+                     "start_date).")
+    set: str = Field(max_length=200, description="What changes: a parameter path (see above).")
     value: bool | int | float | str = Field(description="The new value.")
-    note: str = Field("", description="Why (free text).")
+    note: str = Field("", max_length=500, description="Why (free text).")
 
 
 # ---------------------------------------------------------------------- scenario
@@ -326,8 +358,10 @@ class Scenario(Frozen):
     """A complete, validated scenario."""
 
     name: Ident = Field(description="Scenario name (defaults to the file name).")
-    description: str = Field("", description="One line on what the scenario represents.")
-    notes: str = Field("", description="A paragraph on what it represents and assumes.")
+    description: str = Field("", max_length=500, description="One line on what the scenario "
+                             "represents.")
+    notes: str = Field("", max_length=20_000, description="A paragraph on what it represents "
+                       "and assumes.")
     kind: Literal["policy", "replay"] = Field(
         "policy", description="'policy' (compared by `sim compare --all-policies`) or 'replay' "
         "(a historical replay for validation).")
@@ -335,10 +369,11 @@ class Scenario(Frozen):
     levers: Levers = Field(default_factory=Levers)
     uncertainties: Uncertainties = Field(default_factory=Uncertainties)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
-    weapons: dict[Ident, Weapon] = Field(description="Weapon types by name.")
-    factions: list[Faction] = Field(min_length=1, description="Militia factions.")
-    bases: list[Base] = Field(min_length=1, description="Coalition sites.")
-    events: list[Event] = Field(default_factory=list, description="Scheduled changes.")
+    weapons: dict[Ident, Weapon] = Field(min_length=1, description="Weapon types by name.")
+    factions: list[Faction] = Field(min_length=1, max_length=100, description="Militia factions.")
+    bases: list[Base] = Field(min_length=1, max_length=200, description="Coalition sites.")
+    events: list[Event] = Field(default_factory=list, max_length=10_000,
+                                description="Scheduled changes.")
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
@@ -363,37 +398,3 @@ class Scenario(Frozen):
     def base(self, name: str) -> Base:
         """Return the base called ``name``."""
         return next(b for b in self.bases if b.name == name)
-
-
-def event_value_type(scenario_data: dict[str, Any], path: str) -> tuple[type[Frozen], str]:
-    """Return the schema class and field that an event path sets.
-
-    Args:
-        scenario_data: the merged scenario dict (to know faction and base names).
-        path: the event's ``set`` path.
-
-    Raises:
-        ValueError: with a message saying what is allowed.
-
-    """
-    head, _, rest = path.partition(".")
-    if head not in EVENT_TARGETS:
-        raise ValueError(f"unknown target '{head}'; allowed: {sorted(EVENT_TARGETS)}")
-    if head in ("faction", "base"):
-        name, _, attr = rest.partition(".")
-        plural = head + "s"
-        names = [item.get("name") for item in scenario_data.get(plural, [])]
-        if name not in names:
-            raise ValueError(f"unknown {head} '{name}'; allowed: {names}")
-        rest = attr
-    if rest not in EVENT_TARGETS[head]:
-        allowed = [f"{head}.{a}" if head not in ("faction", "base") else f"{head}.<name>.{a}"
-                   for a in EVENT_TARGETS[head]]
-        raise ValueError(f"cannot set '{rest}' of {head}; allowed: {allowed}")
-    cls: dict[str, type[Frozen]] = {
-        "government": GovernmentLevers, "coalition": CoalitionLevers, "region": Region,
-        "patron": Patron, "faction": Faction, "base": Base,
-    }
-    if rest == "adaptive.enabled":
-        return AdaptiveRule, "enabled"
-    return cls[head], rest

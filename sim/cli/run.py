@@ -1,0 +1,173 @@
+"""``sim run``, ``sim check``, ``sim list`` and ``sim params``: one scenario, files and the registry."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_run_options,
+    add_set_option,
+    format_intervals,
+    load_scenario,
+    progress_bar,
+    relative,
+    timestamp,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``run``, ``check``, ``list`` and ``params``."""
+    p = sub.add_parser(
+        "run", help="run one scenario's replications and write its tables",
+        description="Run a scenario's replications (common seeds spawned from one root) and "
+        "write daily, event and summary tables to a run folder. Results stream to "
+        "OUT.partial and the folder is renamed when complete; an interrupted run is finished "
+        "with --resume.")
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO",
+                   help="shipped scenario name or scenario file")
+    add_run_options(p)
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help="finish an interrupted run in DIR (its --out): only missing "
+                   "replications run; scenario, replications, seed and days are the run's")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="validate scenario files without running them",
+                       description="Load and validate scenario files (and --set options); "
+                       "print one line per file. Exit status 2 if any is invalid.")
+    p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario files or names")
+    add_set_option(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("list", help="list the shipped scenarios",
+                       description="List the shipped scenarios with their descriptions.")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser(
+        "params", help="list every parameter path with its kind, bounds and value",
+        description="Print the parameter registry: every settable value by its dotted path "
+        "(used by --set, events, summary columns and the teaching page), its kind (lever, "
+        "uncertainty, coefficient, run), what is allowed and the scenario's value.")
+    p.add_argument("scenario", nargs="?", default="baseline", metavar="SCENARIO",
+                   help="scenario whose names and values to show (default: baseline)")
+    p.add_argument("--kind", choices=("lever", "uncertainty", "coefficient", "run"),
+                   help="only parameters of this kind")
+    p.add_argument("--events", action="store_true", help="only values events may set")
+    p.add_argument("--generic", action="store_true",
+                   help="paths with <faction>, <base> and <weapon> placeholders, schema defaults")
+    p.set_defaults(func=cmd_params)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario (or finish an interrupted run) and write its folder.
+
+    Exit status 1 when any replication failed (listed in ``failures.csv``; the others
+    are kept).
+    """
+    from sim.experiment import runner
+
+    if args.resume is None and args.scenario is None:
+        raise UsageError("give a scenario to run, or --resume DIR")
+    backend = {"backend": args.backend, "scheduler": args.scheduler}
+    if args.resume is not None:
+        store = runner.RunStore.open(args.resume)
+        if args.scenario is not None and store.spec.name != Path(args.scenario).stem:
+            raise UsageError(f"{args.resume} is a run of '{store.spec.name}', not "
+                             f"'{args.scenario}'")
+        spec, out, reps = store.spec, store.final, store.plan["replications"]
+        update, close = progress_bar(reps, spec.name)
+        try:
+            result = runner.resume(args.resume, args.workers, progress=update,
+                                   metadata={"command": args.command_line}, **backend)
+        finally:
+            close()
+    else:
+        loaded = load_scenario(args.scenario, args.sets)
+        spec = loaded.scenario
+        extra = {"sources": [relative(p) for p in loaded.sources],
+                 "source_hash": loaded.source_hash, "command": args.command_line,
+                 "set": args.sets}
+        reps = args.reps or spec.run.replications
+        out = args.out or Path("results") / spec.name / timestamp()
+        update, close = progress_bar(reps, spec.name)
+        try:
+            result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update,
+                                out=out, metadata=extra, **backend)
+        except KeyboardInterrupt:
+            close()
+            print(f"interrupted: finished chunks are kept; complete the run with "
+                  f"'sim run --resume {out}'", file=sys.stderr)
+            return 130
+        finally:
+            close()
+    failed = len(result.failures)
+    print(f"{spec.name}: {reps - failed} of {reps} replications x {result.metadata['days']} "
+          f"days in {result.metadata['wall_time_s']:.1f} s -> {out}")
+    print(format_intervals(result.intervals()))
+    if failed:
+        print(f"error: {failed} of {reps} replications failed; see {Path(out) / 'failures.csv'}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate scenario files without running them."""
+    from sim.scenario.errors import ScenarioError
+
+    bad = 0
+    for name in args.files:
+        try:
+            spec = load_scenario(name, args.sets).scenario
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            bad += 1
+        else:
+            events = len(spec.events)
+            print(f"ok: {name} ({spec.name}: {len(spec.factions)} factions, "
+                  f"{len(spec.bases)} bases, {events} event{'s' if events != 1 else ''}, "
+                  f"{spec.run.days} days)")
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List the shipped scenarios."""
+    from tabulate import tabulate
+
+    from sim.scenario.load import load, shipped_scenarios
+
+    rows = [[load(path).name, load(path).kind, load(path).description]
+            for path in shipped_scenarios()]
+    print(tabulate(rows, headers=["name", "kind", "description"]))
+    return EXIT_OK
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the parameter registry."""
+    from tabulate import tabulate
+
+    from sim.scenario import registry
+    from sim.scenario.load import load
+
+    spec = None if args.generic else load(args.scenario)
+    rows = []
+    for p in registry.parameters(spec, kind=args.kind, events=args.events):
+        path = p.generic if args.generic else p.path
+        rows.append([path, p.kind, p.allowed(), "yes" if p.event else "", _value(p.value)])
+    heading = "default" if args.generic else f"value in {args.scenario}"
+    print(tabulate(rows, headers=["path", "kind", "allowed", "event", heading],
+                   disable_numparse=True))
+    return EXIT_OK
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "(required)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
