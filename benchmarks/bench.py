@@ -2,10 +2,13 @@
 
 Prints: median ms per replication on one core; runs/s with 1 and 2 workers and the
 speed-up (pairs of runs taken in turn, so a slow spell of a shared machine hits both
-sides); the machine's own ceiling for that speed-up (two independent processes that
-share nothing); Mesa's ``batch_run`` on the same model (see mesa_adapter.py) and our
-throughput relative to it; peak resident memory of a 10,000-run sweep streamed to
-disk, measured in a subprocess. Usage::
+sides); the end-to-end speed-up of the command ``sim run baseline --reps 400 --days
+365`` with 2 workers against 1 (whole processes, start-up and files included); the
+machine's own ceiling for that speed-up (two independent processes that share
+nothing); how well common random numbers pair (paired over unpaired interval width,
+``sim compare baseline drawdown persuasion_led --reps 60``); Mesa's ``batch_run`` on
+the same model (see mesa_adapter.py) and our throughput relative to it; peak resident
+memory of a 10,000-run sweep streamed to disk, measured in a subprocess. Usage::
 
     .venv/bin/python benchmarks/bench.py            # full (several minutes)
     .venv/bin/python benchmarks/bench.py --quick    # smaller counts
@@ -45,21 +48,54 @@ def machine() -> str:
 
 def per_replication(repeats: int) -> list[float]:
     """Milliseconds of each of ``repeats`` replications (after one warm-up)."""
-    from sim.experiment import runner
+    from sim.experiment.plan import replication_seeds
+    from sim.model.model import simulate
     from sim.scenario.load import load
 
     spec = load("baseline")
-    seeds = runner.replication_seeds(1, repeats + 1)
-    runner.simulate(spec, 0, seeds[0], DAYS)  # warm-up
+    seeds = replication_seeds(1, repeats + 1)
+    simulate(spec, seeds[0], DAYS)  # warm-up
     times = []
-    for i, seed in enumerate(seeds[1:], start=1):
+    for seed in seeds[1:]:
         started = time.perf_counter()
-        runner.simulate(spec, i, seed, DAYS)
+        simulate(spec, seed, DAYS)
         times.append((time.perf_counter() - started) * 1e3)
     return times
 
 
+def end_to_end(workers: int, reps: int = 400) -> float:
+    """Wall seconds of the whole command ``sim run baseline --reps R --days 365 --workers W``."""
+    sim = Path(sys.executable).with_name("sim")
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        subprocess.run([str(sim), "run", "baseline", "--reps", str(reps), "--days", str(DAYS),
+                        "--workers", str(workers), "--out", str(Path(tmp) / "run")],
+                       check=True, stdout=subprocess.DEVNULL, cwd=HERE.parent)
+        return time.perf_counter() - started
+
+
+def crn_ratios(seeds: list[int], reps: int = 60) -> dict[tuple[str, str], list[float]]:
+    """Paired over unpaired 95% interval width of each difference from the baseline.
+
+    The comparison of ``sim compare baseline drawdown persuasion_led --reps 60`` (its
+    default root seed first, then others): for attacks and injuries, the width of the
+    paired interval of the difference over the width of the scenario's own interval.
+    """
+    import sim
+
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for seed in seeds:
+        table = sim.compare(["baseline", "drawdown", "persuasion_led"], replications=reps,
+                            seed=seed, workers=2).table
+        for row in table[(table["scenario"] != "baseline")
+                         & table["metric"].isin(["attacks", "injuries"])].itertuples():
+            width = (row.diff_ci_high - row.diff_ci_low) / (row.ci_high - row.ci_low)
+            ratios.setdefault((row.scenario, row.metric), []).append(width)
+    return ratios
+
+
 def throughput(runs: int, workers: int) -> float:
+    """Replications per second of ``runner.run`` in memory (the runner alone)."""
     from sim.experiment import runner
     from sim.scenario.load import load
 
@@ -86,16 +122,17 @@ def batch_run_throughput(runs: int, processes: int) -> float:
 
 CEILING_CHILD = """
 import sys, time
-from sim.experiment import runner
+from sim.experiment.plan import replication_seeds
+from sim.model.model import simulate
 from sim.scenario.load import load
 spec = load("baseline"); n = int(sys.argv[1])
-seeds = runner.replication_seeds(2, n + 1)
-runner.simulate(spec, 0, seeds[0], 365)
+seeds = replication_seeds(2, n + 1)
+simulate(spec, seeds[0], 365)
 print("ready", flush=True)
 sys.stdin.readline()
 started = time.perf_counter()
-for i, seed in enumerate(seeds[1:], start=1):
-    runner.simulate(spec, i, seed, 365)
+for seed in seeds[1:]:
+    simulate(spec, seed, 365)
 print(time.perf_counter() - started, flush=True)
 """
 
@@ -156,7 +193,7 @@ def sweep_memory(runs: int, workers: int) -> tuple[float, float, float, float]:
         stdout = proc.communicate()[0]
         assert proc.returncode == 0, stdout
         elapsed = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
     return peak_tree / 1e6, peak_one / 1e6, elapsed, size
 
 
@@ -167,6 +204,7 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, help="runs in the memory sweep")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-batch-run", action="store_true")
+    parser.add_argument("--skip-crn", action="store_true")
     parser.add_argument("--pairs", type=int, default=5,
                         help="1-worker/2-worker pairs of runs (median reported)")
     args = parser.parse_args()
@@ -176,8 +214,7 @@ def main() -> None:
     print(f"baseline scenario, {DAYS} days, daily data recorded")
     times = per_replication(10 if args.quick else 30)
     q1, median, q3 = statistics.quantiles(times, n=4)
-    print(f"one core: median {median:.2f} ms per replication (quartiles {q1:.2f}-{q3:.2f}; "
-          f"target <= 10 ms)")
+    print(f"one core: median {median:.2f} ms per replication (quartiles {q1:.2f}-{q3:.2f})")
     cold = throughput(runs, 2)  # includes starting the forkserver (once per session)
     pairs = []
     for _ in range(args.pairs):  # in turn, so a slow spell of the machine hits both
@@ -190,8 +227,16 @@ def main() -> None:
     speedup = statistics.median(p[1] / p[0] for p in pairs)
     print(f"runner, median of {len(pairs)} pairs: 1 worker {one:.1f} runs/s; 2 workers "
           f"{two:.1f} runs/s; speed-up {speedup:.2f} (target >= 1.8)")
-    print(f"  2 workers, first pool of the session (forkserver start-up included): "
+    print(f"  2 workers, first pool of the session (worker start-up included): "
           f"{cold:.1f} runs/s")
+    ends = []
+    for _ in range(args.pairs):
+        ends.append((end_to_end(1), end_to_end(2)))
+    print("end to end, `sim run baseline --reps 400 --days 365`: " + "; ".join(
+        f"{a:.2f} s / {b:.2f} s = {a / b:.2f}" for a, b in ends))
+    print(f"end to end, median of {len(ends)} pairs: 1 worker {statistics.median(a for a, _ in ends):.2f} s, "
+          f"2 workers {statistics.median(b for _, b in ends):.2f} s, speed-up "
+          f"{statistics.median(a / b for a, b in ends):.2f} (target >= 1.7)")
     ceiling = []
     for _ in range(args.pairs):
         alone = independent_throughput(runs // 4, 1)
@@ -199,6 +244,14 @@ def main() -> None:
     print(f"machine ceiling: 2 independent processes, {runs // 4} runs each, no runner: "
           f"{statistics.median(ceiling):.2f}x one process "
           f"(each pair: {', '.join(f'{c:.2f}' for c in ceiling)})")
+    if not args.skip_crn:
+        ratios = crn_ratios([20231017, *range(1, 5)] if not args.quick else [20231017])
+        for (scenario, metric), values in ratios.items():
+            print(f"common random numbers, {scenario} {metric}: paired / unpaired interval "
+                  f"width {values[0]:.2f} at the default seed" + (
+                      f"; over {len(values)} root seeds median {statistics.median(values):.2f}, "
+                      f"max {max(values):.2f}" if len(values) > 1 else "")
+                  + " (target <= 0.5 for attacks)")
     if not args.skip_batch_run:
         b1 = batch_run_throughput(runs, 1)
         b2 = batch_run_throughput(runs, 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mesa
 
 from sim.model.model import IraqModel
+from sim.model.recorder import VALUE_COLUMNS
 from sim.scenario.load import load
 
 SPEC = load("baseline")
@@ -19,10 +20,8 @@ class BatchIraqModel(IraqModel):
     """IraqModel on the baseline scenario, recording each day through a DataCollector."""
 
     def __init__(self, days: int = 365, rng: int | None = None) -> None:
-        super().__init__(SPEC, rng=rng, days=days)
-        names = [*self._count_names, "stability", "mean_hostility", "mean_capability",
-                 "escalation", "patron_signal", "accommodation", "appeasement", "persuasion",
-                 "pressure", "open_confrontation"]
+        super().__init__(SPEC, seed=rng or 0, days=days)
+        names = [*self.recorder.names, *VALUE_COLUMNS, "open_confrontation"]
         self._attrs = [f"today_{n}" for n in names]
         # Reporters name model attributes (Mesa reads them with getattr): no lambdas.
         self.datacollector = mesa.DataCollector(
@@ -30,6 +29,6 @@ class BatchIraqModel(IraqModel):
 
     def step(self) -> None:
         super().step()
-        row = [*self._count_rows[-1], *self._value_rows[-1]]
+        row = [*self.recorder.rows[-1], *self.recorder.values[-1]]
         self.__dict__.update(zip(self._attrs, row, strict=True))
         self.datacollector.collect(self)

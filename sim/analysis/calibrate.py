@@ -45,7 +45,7 @@ from scipy.optimize import minimize_scalar
 
 from sim.analysis.record import CALIBRATION_END, calibration_rows, day_index, model_at_points
 from sim.experiment import runner
-from sim.experiment.store import write_text_atomic
+from sim.experiment.files import write_text_atomic
 from sim.scenario.load import SCENARIO_DIR, override
 from sim.scenario.schema import Scenario
 

@@ -1,4 +1,4 @@
-"""Paired comparisons of scenarios run with common random numbers.
+"""Paired comparisons of scenario tables run with common random numbers.
 
 Every scenario in a comparison is run with the same replication seeds, so
 replication ``i`` of each scenario faces the same random draws as far as the
@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.experiment.results import SUMMARY_METRICS, mean_interval
+from sim.analysis.stats import mean_interval
+from sim.model.outcomes import SUMMARY_METRICS
 
 KEY_METRICS = ("attacks", "injuries", "deaths", "strikes", "clashes", "min_stability",
                "open_confrontation")
@@ -125,60 +126,6 @@ def comparison_table(summaries: Mapping[str, pd.DataFrame], reference: str,
 def mark(low: float, high: float) -> str:
     """``"*"`` when the interval [low, high] excludes zero, else ``""`` (also for NaN)."""
     return "*" if (low > 0 or high < 0) else ""
-
-
-# ----------------------------------------------------------------- over time
-
-
-def weekly_attacks(daily: pd.DataFrame, column: str = "attacks") -> pd.DataFrame:
-    """Attacks in consecutive 7-day weeks from day 1, one row per (replication, week).
-
-    A final partial week (a horizon that is not a whole number of weeks) is left
-    out: a short week would read as a drop, and scaled up it would be noise. When
-    the horizon is shorter than a week, that one partial week is kept, scaled to
-    a 7-day rate.
-
-    Returns:
-        Columns ``replication``, ``week`` (1-based), ``date`` (the week's first
-        day) and ``value`` (attacks per 7 days).
-
-    """
-    frame = daily[["replication", "day", "date", column]].copy()
-    frame["week"] = (frame["day"] - 1) // 7 + 1
-    grouped = frame.groupby(["replication", "week"], sort=True)
-    out = grouped.agg(date=("date", "min"), total=(column, "sum"), days=("day", "size"))
-    out["value"] = out["total"] / out["days"] * 7
-    out = out.reset_index()
-    if (out["days"] == 7).any():
-        out = out[out["days"] == 7]
-    return out[["replication", "week", "date", "value"]].reset_index(drop=True)
-
-
-def bands(frame: pd.DataFrame, by: str, value: str = "value",
-          quantiles: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
-    """Median, mean and a quantile band across replications at each value of ``by``.
-
-    Args:
-        frame: one row per (replication, ``by``), e.g. a daily table or
-            :func:`weekly_attacks`.
-        by: the time column (``day`` or ``week``); a ``date`` column is carried along.
-        value: the column summarised.
-        quantiles: lower and upper quantile of the band (default a 90% band).
-
-    Returns:
-        Columns ``by``, ``date``, ``low``, ``median``, ``mean``, ``high``, one row per time.
-
-    """
-    grouped = frame.groupby(by, sort=True)[value]
-    out = pd.DataFrame({
-        "low": grouped.quantile(quantiles[0]),
-        "median": grouped.median(),
-        "mean": grouped.mean(),
-        "high": grouped.quantile(quantiles[1]),
-    })
-    if "date" in frame.columns:
-        out.insert(0, "date", frame.groupby(by, sort=True)["date"].first())
-    return out.reset_index()
 
 
 # ------------------------------------------------------------------ showing

@@ -32,8 +32,8 @@ from sim.analysis.record import (
     model_column,
     window_of,
 )
+from sim.experiment.files import write_folder_atomic
 from sim.experiment.results import RunResult
-from sim.experiment.store import write_folder_atomic
 
 PERIODS: tuple[tuple[str, dt.date, dt.date, str], ...] = (
     ("before the truce", dt.date(2023, 10, 17), dt.date(2023, 11, 23),

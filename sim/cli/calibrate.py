@@ -67,7 +67,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from sim.analysis import calibrate
     from sim.analysis.record import CALIBRATION_END
-    from sim.experiment.store import write_folder_atomic
+    from sim.experiment.files import write_folder_atomic
     from sim.scenario.load import load
 
     spec = load(args.scenario)

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     """Write (or with ``--check`` only verify) the scenario reference."""
-    from sim.experiment.store import write_text_atomic
+    from sim.experiment.files import write_text_atomic
     from sim.scenario import reference
 
     out = args.out or reference.DOCS

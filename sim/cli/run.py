@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sim.cli.common import (
@@ -70,34 +71,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     are kept).
     """
     from sim.experiment import runner
+    from sim.experiment.store import RunStore
 
     if args.resume is None and args.scenario is None:
         raise UsageError("give a scenario to run, or --resume DIR")
-    backend = {"backend": args.backend, "scheduler": args.scheduler}
+    from sim.experiment.backends import make_backend
+
+    engine = make_backend(args.backend, args.workers, args.scheduler)
+    engine.start()  # workers start (and import the model) while the scenario loads
+    backend = {"backend": engine}
     if args.resume is not None:
-        store = runner.RunStore.open(args.resume)
-        if args.scenario is not None and store.spec.name != Path(args.scenario).stem:
-            raise UsageError(f"{args.resume} is a run of '{store.spec.name}', not "
-                             f"'{args.scenario}'")
-        spec, out, reps = store.spec, store.final, store.plan["replications"]
+        store = RunStore.open(args.resume)
+        if store.kind != "run":
+            raise UsageError(f"{args.resume} is an interrupted comparison; finish it with "
+                             f"'sim compare --resume {args.resume}'")
+        spec = store.plan.entries[0].scenario
+        if args.scenario is not None and spec.name != Path(args.scenario).stem:
+            raise UsageError(f"{args.resume} is a run of '{spec.name}', not '{args.scenario}'")
+        out, reps = store.final, store.plan.replications
         update, close = progress_bar(reps, spec.name)
         try:
-            result = runner.resume(args.resume, args.workers, progress=update,
-                                   metadata={"command": args.command_line}, **backend)
+            runner.resume(args.resume, progress=update,
+                          metadata={"command": args.command_line}, **backend)
         finally:
             close()
+        from sim.experiment.results import read_run
+
+        result = read_run(store.commit())
     else:
         loaded = load_scenario(args.scenario, args.sets)
         spec = loaded.scenario
-        extra = {"sources": [relative(p) for p in loaded.sources],
-                 "source_hash": loaded.source_hash, "command": args.command_line,
-                 "set": args.sets}
+        extra = {"command": args.command_line, "set": args.sets}
         reps = args.reps or spec.run.replications
         out = args.out or Path("results") / spec.name / timestamp()
         update, close = progress_bar(reps, spec.name)
+        update = _preparing(update) if args.workers > 1 else update
         try:
             result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update,
-                                out=out, metadata=extra, **backend)
+                                out=out, metadata=extra,
+                                sources=tuple(relative(p) for p in loaded.sources),
+                                source_hash=loaded.source_hash, **backend)
         except KeyboardInterrupt:
             close()
             print(f"interrupted: finished chunks are kept; complete the run with "
@@ -105,15 +118,37 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 130
         finally:
             close()
+    from sim.analysis.stats import interval_table
+
     failed = len(result.failures)
     print(f"{spec.name}: {reps - failed} of {reps} replications x {result.metadata['days']} "
           f"days in {result.metadata['wall_time_s']:.1f} s -> {out}")
-    print(format_intervals(result.intervals()))
+    print(format_intervals(interval_table(result.summary)))
     if failed:
         print(f"error: {failed} of {reps} replications failed; see {Path(out) / 'failures.csv'}",
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _preparing(update: Callable[[int], None]) -> Callable[[int], None]:
+    """``update``, which also imports what printing the result needs once workers are busy.
+
+    While workers compute, this process only waits for their chunks; importing pandas
+    and SciPy then keeps about half a second off the end of the run.
+    """
+    state = {"first": None}
+
+    def progress(done: int) -> None:
+        update(done)
+        if state["first"] is None:
+            state["first"] = done
+        elif state["first"] is not False and done > state["first"]:
+            state["first"] = False
+            import pandas  # noqa: F401
+            import scipy.special  # noqa: F401
+
+    return progress
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -17,8 +17,10 @@ many replications a run has.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -38,6 +40,11 @@ class Backend(Protocol):
 
     name: str
     workers: int
+    shares_files: bool
+
+    def start(self) -> None:
+        """Start workers or connect (before anything else starts a thread here)."""
+        ...
 
     def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
         """Yield ``(i, fn(*tasks[i]))`` as each finishes; an exception object if it raised."""
@@ -48,13 +55,42 @@ class Backend(Protocol):
         ...
 
 
+PRELOAD = ["sim.experiment.runner", "sim.model.model", "pyarrow.parquet"]
+"""What workers need imported before their first task (Mesa, the model, pyarrow: about
+a second of imports, paid once, never once per worker)."""
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` (each worker's first act)."""
+    for module in PRELOAD:
+        importlib.import_module(module)
+
+
+def start_method() -> str:
+    """How the process pool starts its workers.
+
+    ``fork`` when this process runs no other thread (the command line): the workers are
+    copies of it, made after it imported :data:`PRELOAD`, and start at once.
+    ``forkserver`` otherwise (a notebook, a web server, Dask: forking a process that
+    runs threads can deadlock the child): a clean server process imports
+    :data:`PRELOAD` once and the workers are forked from it.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "forkserver"
+
+
 class InProcess:
     """Run tasks in this process, in order."""
 
     name = "serial"
+    shares_files = True
 
     def __init__(self) -> None:
         self.workers = 1
+
+    def start(self) -> None:
+        """Nothing to start."""
 
     def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
         """Yield each task's result in turn."""
@@ -78,6 +114,7 @@ class ProcessPool:
     """
 
     name = "processes"
+    shares_files = True
 
     def __init__(self, workers: int, in_flight: int = 3) -> None:
         self.workers = workers
@@ -86,16 +123,31 @@ class ProcessPool:
 
     def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
         """Yield results as workers finish them."""
-        if self._pool is None:
-            # forkserver, not fork: forking a process that runs threads (pyarrow, dask,
-            # a web server) can deadlock the child. The server preloads the model code
-            # once, so each worker starts in milliseconds.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["sim.experiment.runner", "sim.model.model"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self.start()
         pool = self._pool
+        assert pool is not None
         yield from _bounded(lambda task: pool.submit(fn, *task), tasks,
                             self.workers * self.in_flight)
+
+    def start(self) -> None:
+        """Start the workers now (see :func:`start_method`); nothing if they are running.
+
+        Each worker imports :data:`PRELOAD` as it starts, while this process goes on
+        (loading the scenario, planning): the imports overlap the caller's work.
+        """
+        if self._pool is not None:
+            return
+        method = start_method()
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            from multiprocessing import forkserver
+
+            context.set_forkserver_preload(PRELOAD)
+            forkserver.ensure_running()  # the server's imports start now
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                         initializer=preload)
+        if method == "fork":
+            self._pool.submit(preload)  # forks every worker now (with fork, all at once)
 
     def close(self) -> None:
         """Shut the pool down (cancelling tasks not started)."""
@@ -140,6 +192,7 @@ class DaskCluster:
     """
 
     name = "dask"
+    shares_files = False
 
     def __init__(self, address: str | None = None, in_flight: int = 3,
                  client: Any = None) -> None:
@@ -151,6 +204,9 @@ class DaskCluster:
         self.in_flight = in_flight
         threads = sum(self.client.nthreads().values())
         self.workers = max(1, threads)
+
+    def start(self) -> None:
+        """The client connected when it was made."""
 
     def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
         """Submit tasks to the cluster and yield results as they come back."""
@@ -204,6 +260,11 @@ def _scatter_once(client: Any, shared: dict[int, Any], arg: Any) -> Any:
     if key not in shared:
         shared[key] = (arg, client.scatter(arg, broadcast=True, hash=False))
     return shared[key][1]
+
+
+def default_workers() -> int:
+    """Workers to use by default: the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def make_backend(backend: str | Backend | None = None, workers: int = 1,

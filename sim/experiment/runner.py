@@ -1,109 +1,44 @@
-"""Replications: seeds, one run, many runs in chunks on any backend, streamed to disk.
+"""One execution path: a plan's chunks on any backend, streamed to a run folder, resumable.
 
-Replication seeds come from ``SeedSequence(root_seed).spawn(n)``: replication ``i``
-of any scenario gets the same seed (common random numbers), and results do not
-depend on how many workers, or which backend, ran them.
-
-Replications are grouped into chunks (``chunk_size`` consecutive indices). A worker
-runs a chunk and sends back compact numpy columns (:class:`Chunk`), not DataFrames.
-With ``out`` given, each chunk is written to the run's in-progress folder as soon as
-it arrives (see :class:`sim.results.RunStore`), so memory stays flat, an interrupted
-run can be resumed (:func:`resume`), and a replication that raises is recorded in
-``failures.csv`` while the others complete.
+:func:`execute` runs every chunk of a :class:`~sim.experiment.plan.Plan` (one or more
+scenarios, the same seeds for each) on a backend (this process, a process pool or a
+Dask cluster). Without a folder the tables come back in memory; with a
+:class:`~sim.experiment.store.RunStore` each chunk is written as it finishes (workers
+that share the file system write their own Parquet parts), a replication that raises
+is recorded while the others complete, and an interrupted run is finished by running
+only its missing chunks. ``sim run``, ``sim compare``, calibration, validation and the
+exercises all run through here.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.experiment.backends import Backend, TaskError, make_backend
-from sim.experiment.results import RunResult, RunStore, StoredRunResult, summarise_columns
+from sim.experiment.plan import Entry, Plan, make_plan
+from sim.experiment.store import RunStore, write_parts
 from sim.scenario.schema import Scenario
 
-
-def replication_seeds(root_seed: int, replications: int) -> list[int]:
-    """Integer seeds for each replication, spawned from one root.
-
-    Args:
-        root_seed: the scenario's (or command line's) seed.
-        replications: how many.
-
-    Returns:
-        One 63-bit integer per replication; ``IraqModel(spec, rng=seed)`` replays it.
-
-    """
-    children = np.random.SeedSequence(root_seed).spawn(replications)
-    return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
-
-
-@dataclass(frozen=True)
-class Replication:
-    """The tables of one replication."""
-
-    replication: int
-    seed: int
-    daily: pd.DataFrame
-    events: pd.DataFrame
-    summary: dict
-
-
-@dataclass
-class Columns:
-    """One replication as numpy columns (the lean form the backends pass around)."""
-
-    daily: dict[str, np.ndarray]
-    events: dict[str, np.ndarray]
-    summary: dict[str, Any]
-
-
-def simulate(spec: Scenario, replication: int, seed: int, days: int | None = None) -> Columns:
-    """Run one replication and return its tables as numpy columns.
-
-    Args:
-        spec: the validated scenario.
-        replication: index of the replication (0-based; not used by the model).
-        seed: its seed (from :func:`replication_seeds`).
-        days: horizon; defaults to ``spec.run.days``.
-
-    """
-    from sim.model.model import IraqModel  # Mesa is imported only when a model runs
-
-    model = IraqModel(spec, rng=seed, days=days)
-    model.run()
-    daily = model.daily_columns()
-    return Columns(daily, model.event_columns(), summarise_columns(daily, spec.mechanisms))
-
-
-def run_replication(spec: Scenario, replication: int, seed: int,
-                    days: int | None = None) -> Replication:
-    """Run one replication of a scenario and return its tables as DataFrames.
-
-    Args:
-        spec: the validated scenario.
-        replication: index of the replication (0-based).
-        seed: its seed (from :func:`replication_seeds`).
-        days: horizon; defaults to ``spec.run.days``.
-
-    """
-    cols = simulate(spec, replication, seed, days)
-    return Replication(replication, seed, pd.DataFrame(cols.daily), pd.DataFrame(cols.events),
-                       cols.summary)
+if TYPE_CHECKING:
+    from sim.experiment.results import RunResult
 
 
 @dataclass
 class Chunk:
-    """The replications of one chunk: stacked numpy columns, summary rows and failures."""
+    """The replications of one chunk: stacked numpy columns, summary rows and failures.
 
+    ``written`` is true when the worker wrote the tables to the run folder itself (then
+    ``daily`` and ``events`` are empty here).
+    """
+
+    entry: int
     index: int
     jobs: list[tuple[int, int]]
     daily: dict[str, np.ndarray] = field(default_factory=dict)
@@ -111,39 +46,47 @@ class Chunk:
     summary: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    written: bool = False
 
 
-def run_chunk(spec: Scenario, index: int, jobs: Sequence[tuple[int, int]],
-              days: int | None) -> Chunk:
+def run_chunk(spec: Scenario, label: str, entry: int, index: int,
+              jobs: list[tuple[int, int]], days: int,
+              dirs: dict[str, Path] | None = None) -> Chunk:
     """Run a chunk of ``(replication, seed)`` jobs; a replication that raises is recorded.
 
-    This is the function every backend runs on its workers.
+    This is the function every backend runs on its workers. With ``dirs`` (the run
+    folder's ``daily.parquet/`` and ``events.parquet/``) the worker writes the chunk's
+    tables there and sends back only the summary rows.
     """
+    from sim.model.model import simulate
+
     started = time.perf_counter()
-    chunk = Chunk(index, list(jobs))
+    chunk = Chunk(entry, index, list(jobs))
     dailies, events = [], []
     for rep, seed in jobs:
         try:
-            cols = simulate(spec, rep, seed, days)
+            cols = simulate(spec, seed, days)
         except Exception as exc:
-            chunk.failures.append(failure_row(spec, rep, seed, exc))
+            chunk.failures.append(failure_row(label, rep, seed, exc))
             continue
         n_days = len(cols.daily["day"])
         dailies.append({"replication": np.full(n_days, rep, dtype=np.int64), **cols.daily})
         n_events = len(cols.events["day"])
         events.append({"replication": np.full(n_events, rep, dtype=np.int64), **cols.events})
-        chunk.summary.append({"scenario": spec.name, "replication": rep, "seed": seed,
+        chunk.summary.append({"scenario": label, "replication": rep, "seed": seed,
                               **cols.summary})
-    chunk.daily = _stack(dailies)
-    chunk.events = _stack(events)
+    chunk.daily, chunk.events = _stack(dailies), _stack(events)
+    if dirs is not None:
+        write_parts(dirs, index, label, {"daily": chunk.daily, "events": chunk.events})
+        chunk.daily, chunk.events, chunk.written = {}, {}, True
     chunk.seconds = time.perf_counter() - started
     return chunk
 
 
-def failure_row(spec: Scenario, rep: int, seed: int, exc: BaseException) -> dict[str, Any]:
+def failure_row(label: str, rep: int, seed: int, exc: BaseException) -> dict[str, Any]:
     """One row of failures.csv."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return {"scenario": spec.name, "replication": rep, "seed": seed, "error": text}
+    return {"scenario": label, "replication": rep, "seed": seed, "error": text}
 
 
 def _stack(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -152,13 +95,127 @@ def _stack(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-def default_chunk_size(replications: int, workers: int) -> int:
-    """Replications per chunk: about 32 chunks per worker, between 1 and 100.
+@dataclass
+class Runs:
+    """The results of a plan: one :class:`~sim.experiment.results.RunResult` per label."""
 
-    Small enough that workers finish close together (the last chunk is a short tail),
-    large enough that sending tasks and results costs little.
+    plan: Plan
+    results: dict[str, RunResult]
+    backend: dict[str, Any]
+    wall_time: float
+    folder: Path | None = None
+
+    def __getitem__(self, label: str) -> RunResult:
+        return self.results[label]
+
+
+def execute(plan: Plan, *, backend: str | Backend | None = None, workers: int = 1,
+            scheduler: str | None = None, store: RunStore | None = None,
+            progress: Callable[[int], None] | None = None,
+            metadata: dict[str, Any] | None = None,
+            chunk_fn: Callable[..., Chunk] | None = None) -> Runs:
+    """Run every chunk of a plan not done yet, and return its tables.
+
+    Args:
+        plan: scenarios, seeds, horizon and chunks.
+        backend: ``"serial"``, ``"processes"``, ``"dask"`` or a backend object; by
+            default chosen from ``scheduler`` and ``workers``
+            (:func:`~sim.experiment.backends.make_backend`).
+        workers: processes for the local pool (1 = this process).
+        scheduler: a Dask scheduler address (default: ``SIM_SCHEDULER``).
+        store: the run folder to stream into (its finished chunks are skipped); the
+            caller commits it. None keeps the tables in memory.
+        progress: called with the number of replications finished so far (those done
+            before this session first).
+        metadata: extra entries for each scenario's metadata (command, ...).
+        chunk_fn: the function workers run on each chunk (default :func:`run_chunk`); a
+            module-level function with the same signature, e.g. to instrument the run.
+
+    Returns:
+        The tables of every scenario; identical for any backend and number of workers.
+        Replications that raised are left out of the tables and listed in each
+        result's ``failures`` (and ``failures.csv``).
+
     """
-    return max(1, min(100, math.ceil(replications / (max(1, workers) * 32))))
+    engine = make_backend(backend, workers, scheduler)
+    info = {"backend": engine.name, "workers": engine.workers}
+    try:
+        engine.start()  # workers are forked before a progress bar starts its thread
+        started = time.perf_counter()
+        tasks = plan.tasks()
+        done = store.completed() if store is not None else set()
+        todo = [t for t in tasks if (t.entry, t.chunk) not in done]
+        finished = sum(len(t.jobs) for t in tasks) - sum(len(t.jobs) for t in todo)
+        if progress is not None:
+            progress(finished)
+        args = [_task_args(plan, t, store if engine.shares_files else None) for t in todo]
+        collected: list[Chunk] = []
+        for k, result in engine.map(chunk_fn or run_chunk, args):
+            if isinstance(result, BaseException):
+                result = _lost_chunk(plan, todo[k], result)
+            if store is not None:
+                store.write_chunk(result)
+            else:
+                collected.append(result)
+            finished += len(result.jobs)
+            if progress is not None:
+                progress(finished)
+        wall = time.perf_counter() - started
+    finally:
+        engine.close()
+    extra = {**(metadata or {}), **info}
+    if store is not None:
+        store.finish(wall, extra)
+        return Runs(plan, {}, info, wall, store.partial)
+    return Runs(plan, _in_memory(plan, collected, wall, extra), info, wall)
+
+
+def _task_args(plan: Plan, task: Any, store: RunStore | None) -> tuple:
+    entry = plan.entries[task.entry]
+    dirs = store.table_dirs(task.entry) if store is not None else None
+    return (entry.scenario, entry.label, task.entry, task.chunk, list(task.jobs), plan.days, dirs)
+
+
+def _lost_chunk(plan: Plan, task: Any, exc: BaseException) -> Chunk:
+    """A chunk whose task failed as a whole: every replication in it is a failure."""
+    error = exc if isinstance(exc, TaskError) else TaskError(str(exc))
+    label = plan.entries[task.entry].label
+    return Chunk(task.entry, task.chunk, list(task.jobs),
+                 failures=[failure_row(label, rep, seed, error) for rep, seed in task.jobs])
+
+
+def _in_memory(plan: Plan, chunks: list[Chunk], wall: float,
+               extra: dict[str, Any]) -> dict[str, RunResult]:
+    import pandas as pd
+
+    from sim.experiment.results import (
+        EVENT_DTYPES,
+        FAILURE_COLUMNS,
+        RunResult,
+        frame,
+        run_metadata,
+        summary_table,
+    )
+
+    results = {}
+    for e, entry in enumerate(plan.entries):
+        mine = sorted((c for c in chunks if c.entry == e), key=lambda c: c.index)
+        rows = [row for c in mine for row in c.summary]
+        failures = pd.DataFrame([row for c in mine for row in c.failures],
+                                columns=list(FAILURE_COLUMNS))
+        meta = run_metadata(entry.scenario, plan.root_seed, plan.days,
+                            [row["seed"] for row in rows], wall, failed=len(failures),
+                            extra={**extra, "label": entry.label, "sources": list(entry.sources),
+                                   "source_hash": entry.source_hash,
+                                   "chunk_size": plan.chunk_size})
+        results[entry.label] = RunResult(
+            entry.scenario, frame(entry.label, [c.daily for c in mine], {"scenario": object}),
+            summary_table(entry.scenario, rows),
+            frame(entry.label, [c.events for c in mine], EVENT_DTYPES), meta, failures)
+    return results
+
+
+# ------------------------------------------------------------------ one scenario
 
 
 def run(spec: Scenario, replications: int | None = None, seed: int | None = None,
@@ -166,9 +223,9 @@ def run(spec: Scenario, replications: int | None = None, seed: int | None = None
         progress: Callable[[int], None] | None = None, *,
         backend: str | Backend | None = None, scheduler: str | None = None,
         out: Path | None = None, metadata: dict[str, Any] | None = None,
-        chunk_size: int | None = None,
-        chunk_fn: Callable[..., Chunk] | None = None) -> RunResult:
-    """Run a scenario's replications and return its tables.
+        chunk_size: int | None = None, chunk_fn: Callable[..., Chunk] | None = None,
+        sources: tuple[str, ...] = (), source_hash: str = "") -> RunResult:
+    """Run one scenario's replications and return its tables.
 
     Args:
         spec: the validated scenario.
@@ -177,115 +234,56 @@ def run(spec: Scenario, replications: int | None = None, seed: int | None = None
         days: horizon (default ``spec.run.days``).
         workers: processes for the local pool (1 = this process).
         progress: called with the number of replications finished so far.
-        backend: ``"serial"``, ``"processes"``, ``"dask"`` or a backend object; by
-            default chosen from ``scheduler`` and ``workers`` (see
-            :func:`sim.backends.make_backend`).
-        scheduler: a Dask scheduler address, ``tcp://HOST:PORT`` (default: the
-            ``SIM_SCHEDULER`` environment variable).
+        backend: as for :func:`execute`.
+        scheduler: a Dask scheduler address, ``tcp://HOST:PORT``.
         out: when given, results stream to this run folder chunk by chunk (built in
             ``OUT.partial`` and renamed when complete) and the tables returned are read
             from it on first use; an interrupted run can be finished by :func:`resume`.
-        metadata: extra entries for ``metadata.json`` (command, sources, ...).
-        chunk_size: replications per chunk (default :func:`default_chunk_size`).
-        chunk_fn: the function workers run on each chunk (default :func:`run_chunk`);
-            a module-level function with the same signature, e.g. to wrap or instrument
-            the model run.
+        metadata: extra entries for ``metadata.json`` (command, ...).
+        chunk_size: replications per chunk (default: about 32 chunks per worker).
+        chunk_fn: as for :func:`execute`.
+        sources: the scenario's source files (for metadata).
+        source_hash: their hash (for metadata).
 
     Returns:
         The run's tables; identical for any number of workers and any backend.
-        Replications that raised are left out of the tables and listed in
-        ``result.failures`` (and ``failures.csv``).
 
     """
-    n = replications or spec.run.replications
-    root = spec.run.seed if seed is None else seed
-    horizon = days or spec.run.days
     engine = make_backend(backend, workers, scheduler)
-    size = chunk_size or default_chunk_size(n, engine.workers)
-    plan = {"root_seed": root, "replications": n, "days": horizon, "chunk_size": size,
-            "backend": engine.name, "workers": engine.workers}
-    store = RunStore.create(Path(out), spec, plan, metadata or {}) if out is not None else None
-    try:
-        return _execute(spec, plan, engine, store, progress, metadata or {},
-                        chunk_fn or run_chunk)
-    finally:
-        engine.close()
+    plan = make_plan([Entry(spec.name, spec, sources, source_hash)], replications, seed, days,
+                     engine.workers, chunk_size)
+    store = RunStore.create(out, plan, "run", metadata) if out is not None else None
+    runs = execute(plan, backend=engine, store=store, progress=progress, metadata=metadata,
+                   chunk_fn=chunk_fn)
+    if store is None:
+        return runs[spec.name]
+    from sim.experiment.results import read_run
+
+    return read_run(store.commit())
 
 
 def resume(folder: Path, workers: int = 1, progress: Callable[[int], None] | None = None, *,
            backend: str | Backend | None = None, scheduler: str | None = None,
-           metadata: dict[str, Any] | None = None) -> RunResult:
-    """Finish an interrupted run: run only the chunks missing from its in-progress folder.
+           metadata: dict[str, Any] | None = None) -> RunStore:
+    """Finish an interrupted run's missing chunks; the caller commits the folder.
 
     Args:
         folder: the run folder given as ``out`` (or its ``.partial`` folder).
         workers: processes for the local pool.
         progress: called with the number of replications finished (earlier ones included).
-        backend: as for :func:`run`.
-        scheduler: as for :func:`run`.
+        backend: as for :func:`execute`.
+        scheduler: as for :func:`execute`.
         metadata: extra entries for ``metadata.json`` (replace those saved).
 
     Returns:
-        The completed run, with the same tables an uninterrupted run would have.
+        The store, with every chunk written and each scenario's files finished.
+
+    Raises:
+        FileNotFoundError: when there is no interrupted run at ``folder``.
 
     """
     store = RunStore.open(Path(folder))
-    engine = make_backend(backend, workers, scheduler)
-    plan = dict(store.plan, backend=engine.name, workers=engine.workers)
-    extra = {**store.extra, **(metadata or {})}
-    try:
-        return _execute(store.spec, plan, engine, store, progress, extra)
-    finally:
-        engine.close()
-
-
-def _execute(spec: Scenario, plan: dict[str, Any], engine: Backend, store: RunStore | None,
-             progress: Callable[[int], None] | None, extra: dict[str, Any],
-             chunk_fn: Callable[..., Chunk] = run_chunk) -> RunResult:
-    n, size, horizon = plan["replications"], plan["chunk_size"], plan["days"]
-    seeds = replication_seeds(plan["root_seed"], n)
-    jobs = list(enumerate(seeds))
-    chunks = [jobs[i:i + size] for i in range(0, n, size)]
-    done_before = store.completed_chunks() if store is not None else set()
-    todo = [i for i in range(len(chunks)) if i not in done_before]
-    finished = sum(len(chunks[i]) for i in done_before)
-    if progress is not None:
-        progress(finished)
-    started = time.perf_counter()
-    collected: list[Chunk] = []
-    tasks = [(spec, i, chunks[i], horizon) for i in todo]
-    for k, result in engine.map(chunk_fn, tasks):
-        index = todo[k]
-        if isinstance(result, BaseException):
-            result = _lost_chunk(spec, index, chunks[index], result)
-        if store is not None:
-            store.write_chunk(result)
-        else:
-            collected.append(result)
-        finished += len(result.jobs)
-        if progress is not None:
-            progress(finished)
-    wall = time.perf_counter() - started
-    if store is not None:
-        folder = store.finish(wall_time=wall)
-        return StoredRunResult.open(folder)
-    return RunResult.from_chunks(spec, collected, root_seed=plan["root_seed"], days=horizon,
-                                 wall_time=wall, extra={**extra, **_plan_info(plan)})
-
-
-def _plan_info(plan: dict[str, Any]) -> dict[str, Any]:
-    return {"backend": plan["backend"], "workers": plan["workers"],
-            "chunk_size": plan["chunk_size"]}
-
-
-def _lost_chunk(spec: Scenario, index: int, jobs: list[tuple[int, int]],
-                exc: BaseException) -> Chunk:
-    """A chunk whose task failed as a whole: every replication in it is a failure."""
-    error = exc if isinstance(exc, TaskError) else TaskError(str(exc))
-    return Chunk(index, jobs, failures=[failure_row(spec, rep, seed, error)
-                                        for rep, seed in jobs])
-
-
-def default_workers() -> int:
-    """Workers to use by default: the cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    store.extra = {**store.extra, **(metadata or {})}
+    execute(store.plan, backend=backend, workers=workers, scheduler=scheduler, store=store,
+            progress=progress, metadata=store.extra)
+    return store

@@ -1,24 +1,31 @@
 """The actors: Government, Militia factions, coalition Bases and the coalition Command.
 
-Agents hold state and decide; the formulas live in :mod:`sim.rules`. Every random
-draw goes through the model's generator (``self.model.rng``, uniforms via ``self.model.uniform()``).
+Agents hold state and decide; the formulas live in :mod:`sim.model.rules`. Every
+random outcome compares a rule's probability with a uniform from the agent's own
+named stream (:mod:`sim.model.streams`): a faction's launch teams, its clashes, the
+coalition command. Those uniforms are drawn on a fixed schedule, so scenarios run
+with the same seed stay paired draw by draw.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import mesa
 
 from sim.model import rules
+from sim.model.streams import COALITION_DRAWS, TEAM_DRAWS
 from sim.scenario.schema import AdaptiveRule, Base, CoalitionLevers, Faction, GovernmentLevers, Weapon
 
 if TYPE_CHECKING:
     from sim.model.model import IraqModel
 
-LEVERS = ("accommodation", "appeasement", "persuasion", "pressure")
+ATTACK, WEAPON, TARGET, FOIL, INTERCEPT, HIT, HURT, DEATH = range(len(TEAM_DRAWS))
+SLOTS = len(TEAM_DRAWS)
+DEFER, CONSENT, ATTRIBUTION = range(len(COALITION_DRAWS))
 
 
 class Government(mesa.Agent):
@@ -42,10 +49,10 @@ class Government(mesa.Agent):
         sets the levers for the days that follow (from the last seven days' attacks).
         """
         model = self.model
-        self.update_stability(model.attacks_today, model.clashes_today,
+        self.update_stability(model.recorder.attacks_today, model.clashes_today,
                               model.command.strike_cost_today, model.confrontation)
         if self.adaptive and model.day % self.rule.review_days == 0:
-            self.review(model.attacks_last(7))
+            self.review(model.recorder.attacks_last(7))
 
     def review(self, weekly_attacks: float) -> None:
         """Apply the adaptive rule: pressure up while attacks are high and the state stable;
@@ -63,26 +70,38 @@ class Government(mesa.Agent):
 
     def update_stability(self, attacks: int, clashes: int, strike_cost: float,
                          confrontation: bool) -> None:
-        """End of day: stability recovers and pays today's costs."""
+        """Stability recovers toward its baseline and pays today's costs."""
         m = self.model.mechanisms
         self.stability = rules.stability_update(
-            self.stability, m.stability_baseline, m.stability_recovery, attacks, clashes,
-            strike_cost, self.pressure, float(confrontation), m.stability_attack_cost,
-            m.stability_clash_cost, m.stability_pressure_cost, m.pressure_safe,
-            m.stability_confrontation_cost)
+            self.stability, attacks, clashes, strike_cost, self.pressure, float(confrontation),
+            baseline=m.stability_baseline, recovery=m.stability_recovery,
+            attack_cost=m.stability_attack_cost, clash_cost=m.stability_clash_cost,
+            pressure_cost=m.stability_pressure_cost, pressure_safe=m.pressure_safe,
+            confrontation_cost=m.stability_confrontation_cost)
 
 
 class Militia(mesa.Agent):
-    """A militia faction: decides each day whether to attack, where and with what."""
+    """A militia faction: decides each day whether to attack, where and with what.
+
+    Args:
+        model: the model.
+        faction: the faction's profile.
+        index: its position in the model's list (its attack column).
+        draws: the launch teams' uniforms, ``width`` a day (``SLOTS`` per team).
+        width: draws a day (``SLOTS`` x the most teams the faction can have).
+        clash_draws: one uniform a day for its clash with the state.
+
+    """
 
     model: IraqModel
 
-    def __init__(self, model: IraqModel, faction: Faction, index: int) -> None:
+    def __init__(self, model: IraqModel, faction: Faction, index: int, draws: Sequence[float],
+                 width: int, clash_draws: Sequence[float]) -> None:
         super().__init__(model)
         # the world a faction reads every day (the same objects as the model's)
         self.government, self.mechanisms, self.region = (model.government, model.mechanisms,
                                                          model.region)
-        self.index = index
+        self.index, self.draws, self.width, self.clash_draws = index, draws, width, clash_draws
         self.name, self.label = faction.name, faction.label or faction.name
         self.lat, self.lon = faction.lat, faction.lon
         self.teams, self.resupply = faction.teams, faction.resupply
@@ -100,77 +119,74 @@ class Militia(mesa.Agent):
         self.target_weights: list[float] = []
 
     def step(self) -> None:
-        """One day: feel the levers, perhaps attack, perhaps clash with the state."""
+        """One day: feel the levers, perhaps attack, learn, perhaps clash with the state."""
         self.respond_to_levers()
         self.attacks_today = self.attack()
         self.learn()
-        chance = self.clash_chance()
-        self.clashed = chance > 0.0 and self.model.uniform() < chance
+        self.clashed = self.clash_draws[self.model.day - 1] < self.clash_chance()
 
     def respond_to_levers(self) -> None:
         """Hostility, stake, capability and tension move with the government's levers."""
         gov, m = self.government, self.mechanisms
         self.baseline_hostility = rules.persuasion_update(
-            self.baseline_hostility, gov.persuasion, self.receptiveness, m.persuasion_rate)
+            self.baseline_hostility, gov.persuasion, self.receptiveness, rate=m.persuasion_rate)
         self.hostility = rules.hostility_update(
-            self.hostility, self.baseline_hostility, gov.appeasement, m.hostility_drift,
-            m.appeasement_rate)
+            self.hostility, self.baseline_hostility, gov.appeasement, drift=m.hostility_drift,
+            appeasement_rate=m.appeasement_rate)
         self.stake = rules.stake_update(self.stake, self.baseline_stake, gov.accommodation,
-                                        m.stake_rate, m.stake_decay)
+                                        rate=m.stake_rate, decay=m.stake_decay)
         ceiling = rules.capability_ceiling(self.stake, gov.accommodation,
-                                           m.accommodation_capability_gain)
+                                           gain=m.accommodation_capability_gain)
         self.capability = rules.capability_update(
-            self.capability, ceiling, self.resupply, gov.pressure, self.stake,
-            gov.accommodation, m.accommodation_resupply_gain, m.pressure_erosion)
+            self.capability, ceiling, self.resupply, gov.pressure, self.stake, gov.accommodation,
+            resupply_gain=m.accommodation_resupply_gain, erosion=m.pressure_erosion)
         self.tension = rules.tension_update(self.tension, gov.pressure, self.stake,
-                                            m.tension_rate, m.tension_decay)
+                                            rate=m.tension_rate, decay=m.tension_decay)
         self.deterrence *= 1.0 - m.deterrence_decay
 
     def attack_chance(self) -> float:
         """Today's chance that one launch team attacks."""
         m, region = self.mechanisms, self.region
         motive = rules.attack_motive(
-            self.hostility, region.escalation, self.alignment, self.emboldenment,
-            region.signal, m.base_propensity, m.w_hostility, m.w_escalation,
-            m.w_emboldenment, m.w_patron)
+            self.hostility, region.escalation, self.alignment, self.emboldenment, region.signal,
+            base=m.base_propensity, w_hostility=m.w_hostility, w_escalation=m.w_escalation,
+            w_emboldenment=m.w_emboldenment, w_patron=m.w_patron)
         restraint = rules.attack_restraint(
-            self.government.pressure, self.deterrence, self.stake, m.w_pressure,
-            m.w_deterrence, m.w_stake)
+            self.government.pressure, self.deterrence, self.stake, w_pressure=m.w_pressure,
+            w_deterrence=m.w_deterrence, w_stake=m.w_stake)
         return rules.attack_probability(self.capability, motive, restraint)
 
     def attack(self) -> int:
         """Each launch team attacks with today's chance; returns attacks launched."""
         if not self.targets or self.teams == 0:
             return 0
+        draws, today = self.draws, (self.model.day - 1) * self.width
         chance = self.attack_chance()
-        uniform = self.model.uniform
+        foil = self.mechanisms.foil_rate * self.government.pressure
         launched = 0
-        for _ in range(self.teams):
-            if uniform() >= chance:
+        for first in range(today, today + self.teams * SLOTS, SLOTS):
+            if draws[first + ATTACK] >= chance:
                 continue
-            weapon_name, weapon, bases, cumulative = self.choose_weapon()
-            base = bases[bisect_right(cumulative, uniform() * cumulative[-1])]
-            if uniform() < self.mechanisms.foil_rate * self.government.pressure:
-                self.model.record_foiled(self, base, weapon_name)
+            weapon_name, weapon, sites, cumulative = self.choose_weapon(draws[first + WEAPON])
+            site = sites[bisect_right(cumulative, draws[first + TARGET] * cumulative[-1])]
+            if draws[first + FOIL] < foil:
+                self.model.recorder.foiled(self.model.day, self.name, site.name, weapon_name)
                 continue
             self.capability = max(0.0, self.capability - self.mechanisms.attack_cost)
-            base.receive(self, weapon_name, weapon)
+            site.receive(self, weapon_name, weapon, draws, first)
             launched += 1
         return launched
 
-    def choose_weapon(self) -> tuple[str, Weapon, list[BaseSite], list[float]]:
-        """Pick a weapon (by the faction's weights among weapons that reach an open site)."""
-        if len(self.targets) == 1:
-            return self.targets[0]
-        draw = self.model.uniform() * self.target_weights[-1]
-        return self.targets[bisect_right(self.target_weights, draw)]
+    def choose_weapon(self, u: float) -> tuple[str, Weapon, list[BaseSite], list[float]]:
+        """A weapon, by the faction's weights among weapons that reach an open site."""
+        return self.targets[bisect_right(self.target_weights, u * self.target_weights[-1])]
 
     def plan_targets(self, bases: list[BaseSite], weapons: dict[str, Weapon],
                      distances: list[float]) -> None:
         """Which open sites each weapon reaches from home, and how attractive each is.
 
-        ``distances`` are from home to each site in ``bases`` (km). A site's weight is
-        sqrt(troops) / (1 + distance / 200 km): larger and nearer sites draw more attacks.
+        ``distances`` are from home to each site in ``bases`` (km); a site's weight is
+        :func:`sim.model.rules.site_weight` (larger and nearer sites draw more attacks).
         """
         self.targets = []
         for name, weight in self.weapon_weights.items():
@@ -178,23 +194,22 @@ class Militia(mesa.Agent):
             reach = [(b, d) for b, d in zip(bases, distances, strict=True)
                      if b.open and b.troops > 0 and d <= weapon.range_km]
             if reach and weight > 0:
-                cumulative = list(accumulate(b.troops ** 0.5 / (1.0 + d / 200.0)
+                cumulative = list(accumulate(float(rules.site_weight(b.troops, d))
                                              for b, d in reach))
                 self.targets.append((name, weapon, [b for b, _ in reach], cumulative))
-        weights = [self.weapon_weights[t[0]] for t in self.targets]
-        self.target_weights = list(accumulate(weights))
+        self.target_weights = list(accumulate(self.weapon_weights[t[0]] for t in self.targets))
 
     def learn(self) -> None:
         """Emboldenment: appeased while attacking, a faction learns that attacks pay."""
         m = self.mechanisms
         self.emboldenment = rules.emboldenment_update(
-            self.emboldenment, self.government.appeasement,
-            1.0 if self.attacks_today else 0.0, m.emboldenment_gain, m.emboldenment_decay)
+            self.emboldenment, self.government.appeasement, 1.0 if self.attacks_today else 0.0,
+            gain=m.emboldenment_gain, decay=m.emboldenment_decay)
 
     def clash_chance(self) -> float:
         """Chance of an armed clash with the state today (tension past tolerance)."""
         return rules.clash_probability(self.tension, self.tolerance,
-                                       self.mechanisms.clash_slope)
+                                       slope=self.mechanisms.clash_slope)
 
     def struck(self, damage: float, revenge: float, deterrence: float) -> None:
         """Suffer a coalition strike: capability cut, revenge raises hostility, deterrence felt."""
@@ -214,70 +229,95 @@ class BaseSite(mesa.Agent):
 
     def __init__(self, model: IraqModel, base: Base) -> None:
         super().__init__(model)
-        self.name, self.label, self.country = base.name, base.label or base.name, base.country
+        self.name, self.label, self.country = base.name, base.label or base.name, str(base.country)
         self.lat, self.lon = base.lat, base.lon
         self.troops, self.open = base.troops, base.open
         self.air_defence, self.hardening = base.air_defence, base.hardening
 
-    def receive(self, attacker: Militia, weapon_name: str, weapon: Weapon) -> None:
-        """Resolve one incoming attack and report it to the model."""
+    def receive(self, attacker: Militia, weapon_name: str, weapon: Weapon, draws: Sequence[float],
+                first: int) -> None:
+        """Resolve one incoming attack with the attacking team's uniforms (``draws`` from
+        ``first``) and record it.
+        """
         model, m = self.model, self.model.mechanisms
         posture = model.command.force_protection
-        rng = model.rng
         injuries = deaths = 0
-        if model.uniform() < rules.intercept_probability(
-                self.air_defence, weapon.interceptability, posture, m.force_protection_intercept):
+        if draws[first + INTERCEPT] < rules.intercept_probability(
+                self.air_defence, weapon.interceptability, posture,
+                gain=m.force_protection_intercept):
             outcome = "intercepted"
-        elif model.uniform() < weapon.hit_probability:
+        elif draws[first + HIT] < weapon.hit_probability:
             outcome = "hit"
             mean = rules.mean_injuries(weapon.lethality, self.hardening, posture,
-                                       m.casualty_scale, m.force_protection_injury)
-            injuries, deaths = rules.draw_casualties(rng, mean, m.casualty_dispersion,
-                                                     m.death_rate)
+                                       scale=m.casualty_scale,
+                                       protection_cut=m.force_protection_injury)
+            hurt = rules.people_hurt(draws[first + HURT], mean, dispersion=m.casualty_dispersion)
+            deaths = rules.deaths_among(draws[first + DEATH], hurt, death_rate=m.death_rate)
+            injuries = hurt - deaths
         else:
             outcome = "no_effect"
-        model.record_attack(attacker, self, weapon_name, outcome, injuries, deaths)
+        model.recorder.attack(model.day, attacker.index, attacker.name, self.name, self.country,
+                              weapon_name, outcome, injuries, deaths)
 
 
 class Command(mesa.Agent):
-    """The coalition command: force-protection posture and retaliation policy."""
+    """The coalition command: force-protection posture and retaliation policy.
+
+    Args:
+        model: the model.
+        levers: the coalition's levers.
+        draws: its uniforms, one after another a day (:data:`COALITION_DRAWS`).
+
+    """
 
     model: IraqModel
 
-    def __init__(self, model: IraqModel, levers: CoalitionLevers) -> None:
+    def __init__(self, model: IraqModel, levers: CoalitionLevers, draws: Sequence[float]) -> None:
         super().__init__(model)
         self.retaliation = str(levers.retaliation)
         self.force_protection = levers.force_protection
         self.thresholds = levers.thresholds
+        self.draws = draws
         self.last_strike_day = -10**9
         self.strike_cost_today = 0.0
-        self.strikes_today = 0
 
     def step(self) -> None:
         """Decide whether to retaliate today and, if so, against whom."""
-        self.strike_cost_today, self.strikes_today = 0.0, 0
-        model, t = self.model, self.thresholds
+        self.strike_cost_today = 0.0
+        model, t, record = self.model, self.thresholds, self.model.recorder
+        today = (model.day - 1) * len(COALITION_DRAWS)
         cooldown = t.cooldown_days // 2 if self.retaliation == "escalatory" else t.cooldown_days
         if model.day - self.last_strike_day < cooldown:
             return
-        if not rules.strike_triggered(self.retaliation, model.attacks_last(t.window_days),
-                                      model.injuries_last(t.window_days), model.deaths_today,
-                                      t.attacks, t.injuries, t.deaths):
+        if not rules.strike_triggered(
+                self.retaliation, record.attacks_last(t.window_days),
+                record.injuries_last(t.window_days), record.deaths_today,
+                attacks_threshold=t.attacks, injuries_threshold=t.injuries,
+                deaths_threshold=t.deaths):
             return
-        gov = model.government
-        if model.uniform() < model.mechanisms.deference * gov.pressure:
+        draws = self.draws
+        if draws[today + DEFER] < model.mechanisms.deference * model.government.pressure:
             return  # the coalition leaves it to the government this time
-        target = model.most_active_faction(t.window_days)
+        target = self.attribute(record.attacks_by_faction(t.window_days),
+                                draws[today + ATTRIBUTION])
         if target is not None:
-            self.strike(target)
+            self.strike(target, draws[today + CONSENT])
 
-    def strike(self, target: Militia) -> None:
+    def attribute(self, attacks: list[int], u: float) -> Militia | None:
+        """The faction with most attacks in the window (ties broken by ``u``); None if none."""
+        best = max(attacks)
+        if best == 0:
+            return None
+        candidates = [i for i, total in enumerate(attacks) if total == best]
+        return self.model.militias[candidates[int(u * len(candidates))]]
+
+    def strike(self, target: Militia, u_consent: float) -> None:
         """Strike the attributed faction and bear the consequences."""
         model, m, gov = self.model, self.model.mechanisms, self.model.government
         factor = m.escalatory_factor if self.retaliation == "escalatory" else 1.0
-        consent = model.uniform() < rules.consent_probability(
-            gov.pressure, gov.appeasement, m.consent_base, m.consent_pressure,
-            m.consent_appeasement)
+        consent = u_consent < rules.consent_probability(
+            gov.pressure, gov.appeasement, base=m.consent_base, per_pressure=m.consent_pressure,
+            per_appeasement=m.consent_appeasement)
         target.struck(rules.clip01(m.strike_damage * factor), m.revenge * factor,
                       m.strike_deterrence)
         for militia in model.militias:
@@ -286,7 +326,5 @@ class Command(mesa.Agent):
                                 m.strike_deterrence)
         self.strike_cost_today += m.stability_strike_cost * (1.0 if consent else
                                                               m.unilateral_multiplier)
-        self.strikes_today += 1
         self.last_strike_day = model.day
-        model.log_event("strike", target.name, "", "", "consented" if consent else "unilateral",
-                        0, 0)
+        model.recorder.strike(model.day, target.name, consent)

@@ -1,8 +1,10 @@
-"""Behaviour rules: small pure functions, inputs in, probability or new state out.
+"""Behaviour rules: small pure functions, state and levers in, probability or new state out.
 
-No Mesa, no I/O, no project imports. Each works on floats and on numpy arrays
-(element-wise). Functions that draw random numbers take the generator as an
-argument. ``docs/model.md`` states each formula with its default coefficients.
+No Mesa, no I/O, no random generators. Coefficients are keyword-only (a swap of two
+coefficients cannot go unnoticed). Each rule works on floats and on numpy arrays
+(element-wise), so the agent engine and the ensemble engine call the same code.
+Random outcomes are functions of uniforms drawn elsewhere (:mod:`sim.model.streams`).
+``docs/model.md`` states each formula with its default coefficients.
 """
 
 from __future__ import annotations
@@ -35,15 +37,15 @@ def logistic(x: Num) -> Num:
     return 1.0 / (1.0 + (math.exp(-x) if type(x) is float else np.exp(-x)))
 
 
-def regional_escalation(gaza: Num, lebanon: Num, red_sea: Num,
-                        weights: tuple[float, float, float]) -> Num:
+def regional_escalation(gaza: Num, lebanon: Num, red_sea: Num, *, w_gaza: float,
+                        w_lebanon: float, w_red_sea: float) -> Num:
     """Regional escalation in [0, 1]: weighted mean of the three drivers."""
-    total = sum(weights) or 1.0
-    return (weights[0] * gaza + weights[1] * lebanon + weights[2] * red_sea) / total
+    total = (w_gaza + w_lebanon + w_red_sea) or 1.0
+    return (w_gaza * gaza + w_lebanon * lebanon + w_red_sea * red_sea) / total
 
 
 def attack_motive(hostility: Num, escalation: Num, alignment: Num, emboldenment: Num,
-                  patron_signal: Num, base: float, w_hostility: float, w_escalation: float,
+                  patron_signal: Num, *, base: float, w_hostility: float, w_escalation: float,
                   w_emboldenment: float, w_patron: float) -> Num:
     """Motive to attack (logit units).
 
@@ -54,7 +56,7 @@ def attack_motive(hostility: Num, escalation: Num, alignment: Num, emboldenment:
             + w_emboldenment * emboldenment + w_patron * patron_signal * alignment)
 
 
-def attack_restraint(pressure: Num, deterrence: Num, stake: Num, w_pressure: float,
+def attack_restraint(pressure: Num, deterrence: Num, stake: Num, *, w_pressure: float,
                      w_deterrence: float, w_stake: float) -> Num:
     """Restraint on attacking (logit units): w_p * pressure + w_d * deterrence + w_s * stake."""
     return w_pressure * pressure + w_deterrence * deterrence + w_stake * stake
@@ -65,12 +67,7 @@ def attack_probability(capacity: Num, motive: Num, restraint: Num) -> Num:
     return clip01(capacity) * logistic(motive - restraint)
 
 
-def relax(value: Num, target: Num, rate: Num) -> Num:
-    """Move ``value`` a share ``rate`` of the way toward ``target`` (one day)."""
-    return value + rate * (target - value)
-
-
-def hostility_update(hostility: Num, baseline: Num, appeasement: Num, drift: float,
+def hostility_update(hostility: Num, baseline: Num, appeasement: Num, *, drift: float,
                      appeasement_rate: float) -> Num:
     """One day of hostility: it drifts back to the faction's underlying hostility and
     falls fast under appeasement (a temporary quiet that ends when appeasement does).
@@ -81,7 +78,7 @@ def hostility_update(hostility: Num, baseline: Num, appeasement: Num, drift: flo
                   - appeasement_rate * appeasement * hostility)
 
 
-def persuasion_update(baseline: Num, persuasion: Num, receptiveness: Num, rate: float) -> Num:
+def persuasion_update(baseline: Num, persuasion: Num, receptiveness: Num, *, rate: float) -> Num:
     """One day of persuasion on the underlying hostility h0: slow, durable, and in
     proportion to receptiveness (nearly useless on hardliners).
 
@@ -90,7 +87,7 @@ def persuasion_update(baseline: Num, persuasion: Num, receptiveness: Num, rate: 
     return baseline * (1.0 - rate * persuasion * receptiveness)
 
 
-def emboldenment_update(emboldenment: Num, appeasement: Num, attacked: Num, gain: float,
+def emboldenment_update(emboldenment: Num, appeasement: Num, attacked: Num, *, gain: float,
                         decay: float) -> Num:
     """One day of emboldenment: learned that attacks pay when appeased while attacking.
 
@@ -100,7 +97,7 @@ def emboldenment_update(emboldenment: Num, appeasement: Num, attacked: Num, gain
                   - decay * emboldenment)
 
 
-def stake_update(stake: Num, baseline: Num, accommodation: Num, rate: float,
+def stake_update(stake: Num, baseline: Num, accommodation: Num, *, rate: float,
                  decay: float) -> Num:
     """One day of stake in the state.
 
@@ -112,14 +109,13 @@ def stake_update(stake: Num, baseline: Num, accommodation: Num, rate: float,
     return clip01(stake + rate * accommodation * stake * (1.0 - stake) + decay * (baseline - stake))
 
 
-def capability_ceiling(stake: Num, accommodation: Num, gain: float) -> Num:
+def capability_ceiling(stake: Num, accommodation: Num, *, gain: float) -> Num:
     """Capability ceiling (1 = the faction's own means) grown by state resources."""
     return 1.0 + gain * stake * accommodation
 
 
-def capability_update(capability: Num, ceiling: Num, resupply: Num, pressure: Num,
-                      stake: Num, accommodation: Num, resupply_gain: float,
-                      erosion: float) -> Num:
+def capability_update(capability: Num, ceiling: Num, resupply: Num, pressure: Num, stake: Num,
+                      accommodation: Num, *, resupply_gain: float, erosion: float) -> Num:
     """One day of capability: logistic resupply toward the ceiling, eroded by pressure.
 
     c' = c + r (1 + g * stake * accommodation) c_room - erosion * pressure * c,
@@ -131,55 +127,82 @@ def capability_update(capability: Num, ceiling: Num, resupply: Num, pressure: Nu
     return capability + regrowth - erosion * pressure * capability
 
 
-def tension_update(tension: Num, pressure: Num, stake: Num, rate: float, decay: float) -> Num:
+def tension_update(tension: Num, pressure: Num, stake: Num, *, rate: float, decay: float) -> Num:
     """One day of tension with the state: t' = t + rate * pressure * (1 - stake/2) - decay * t."""
     return tension + rate * pressure * (1.0 - 0.5 * stake) - decay * tension
 
 
-def clash_probability(tension: Num, tolerance: Num, slope: float) -> Num:
+def clash_probability(tension: Num, tolerance: Num, *, slope: float) -> Num:
     """Daily chance of an armed clash with the state: slope x (tension - tolerance), in [0,1]."""
     return clip01(slope * (tension - tolerance))
 
 
-def intercept_probability(air_defence: Num, interceptability: Num, force_protection: Num,
+def site_weight(troops: Num, distance_km: Num) -> Num:
+    """Attractiveness of a site as a target: sqrt(troops) / (1 + distance / 200 km)."""
+    return np.sqrt(troops) / (1.0 + distance_km / 200.0)
+
+
+def intercept_probability(air_defence: Num, interceptability: Num, force_protection: Num, *,
                           gain: float) -> Num:
     """Chance an incoming round is intercepted: defence x interceptability x (1 + gain x fp)."""
     return clip01(air_defence * interceptability * (1.0 + gain * force_protection))
 
 
-def mean_injuries(lethality: Num, hardening: Num, force_protection: Num, scale: float,
+def mean_injuries(lethality: Num, hardening: Num, force_protection: Num, *, scale: float,
                   protection_cut: float) -> Num:
-    """Mean injuries of one hit: scale x lethality x (1 - hardening) x (1 - cut x fp)."""
+    """Mean people hurt by one hit: scale x lethality x (1 - hardening) x (1 - cut x fp)."""
     return scale * lethality * (1.0 - hardening) * (1.0 - protection_cut * force_protection)
 
 
-def draw_casualties(rng: np.random.Generator, mean: float, dispersion: float,
-                    death_rate: float) -> tuple[int, int]:
-    """Casualties of one hit: a heavy-tailed negative binomial split into injuries and deaths.
+MAX_CASUALTIES = 100_000
+"""Cap on the people hurt by one hit (a bound for the inverse transform; never reached
+within the schema's bounds in practice: the tail beyond it has probability below 1e-12)."""
 
-    The count of people hurt is negative binomial with the given mean and shape k
-    (variance mean + mean^2 / k; small k gives most hits no casualties and a few
-    many); each is a death with chance ``death_rate``.
 
-    Returns:
-        (injuries, deaths)
+def people_hurt(u: float, mean: float, *, dispersion: float) -> int:
+    """People hurt by one hit: the negative-binomial quantile of a uniform ``u``.
 
+    The count is negative binomial with the given mean and shape k (variance mean +
+    mean^2 / k): with small k most hits hurt no one and a few hurt many. It is drawn
+    by inverse transform, so a given ``u`` gives a count that rises with the mean
+    (paired scenarios stay paired).
     """
     if mean <= 0.0:
-        return 0, 0
-    hurt = int(rng.negative_binomial(dispersion, dispersion / (dispersion + mean)))
-    deaths = int(rng.binomial(hurt, death_rate)) if hurt else 0
-    return hurt - deaths, deaths
+        return 0
+    q = mean / (dispersion + mean)
+    pmf = (1.0 - q) ** dispersion
+    cdf, x = pmf, 0
+    while u >= cdf and pmf > 0.0 and x < MAX_CASUALTIES:
+        pmf *= (x + dispersion) / (x + 1) * q
+        x += 1
+        cdf += pmf
+    return x
 
 
-def consent_probability(pressure: Num, appeasement: Num, base: float, per_pressure: float,
+def deaths_among(u: float, hurt: int, *, death_rate: float) -> int:
+    """How many of ``hurt`` people die: the binomial quantile of a uniform ``u``."""
+    if hurt <= 0 or death_rate <= 0.0:
+        return 0
+    if death_rate >= 1.0:
+        return hurt
+    pmf = (1.0 - death_rate) ** hurt
+    odds = death_rate / (1.0 - death_rate)
+    cdf, k = pmf, 0
+    while u >= cdf and k < hurt and pmf > 0.0:
+        pmf *= (hurt - k) / (k + 1) * odds
+        k += 1
+        cdf += pmf
+    return k
+
+
+def consent_probability(pressure: Num, appeasement: Num, *, base: float, per_pressure: float,
                         per_appeasement: float) -> Num:
     """Chance the government consents to a coalition strike (else the coalition acts alone)."""
     return clip01(base + per_pressure * pressure - per_appeasement * appeasement)
 
 
 def strike_triggered(policy: str, attacks_window: float, injuries_window: float,
-                     deaths_today: int, attacks_threshold: float, injuries_threshold: float,
+                     deaths_today: int, *, attacks_threshold: float, injuries_threshold: float,
                      deaths_threshold: int) -> bool:
     """Whether the coalition's retaliation policy calls for a strike today.
 
@@ -195,10 +218,10 @@ def strike_triggered(policy: str, attacks_window: float, injuries_window: float,
             or injuries_window >= factor * injuries_threshold)
 
 
-def stability_update(stability: Num, baseline: float, recovery: float, attacks: Num,
-                     clashes: Num, strike_cost: Num, pressure: Num, confrontation: Num,
-                     attack_cost: float, clash_cost: float, pressure_cost: float,
-                     pressure_safe: float, confrontation_cost: float) -> Num:
+def stability_update(stability: Num, attacks: Num, clashes: Num, strike_cost: Num, pressure: Num,
+                     confrontation: Num, *, baseline: float, recovery: float, attack_cost: float,
+                     clash_cost: float, pressure_cost: float, pressure_safe: float,
+                     confrontation_cost: float) -> Num:
     """One day of the stability index in [0, 1].
 
     It recovers toward its baseline and pays for attacks, clashes, coalition

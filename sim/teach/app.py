@@ -23,17 +23,15 @@ import solara
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
-from sim.analysis.compare import bands
+from sim.analysis.stats import bands, interval_table
 from sim.model.model import IraqModel
 from sim.scenario.load import load, override, shipped_scenarios
+from sim.scenario.registry import parameter, value_of
 from sim.scenario.schema import Scenario
 
 ENSEMBLE_REPS = 20
 """Replications the ensemble button runs."""
 
-LEVERS = ("accommodation", "appeasement", "persuasion", "pressure")
-DRIVERS = ("gaza", "lebanon", "red_sea")
-RETALIATION = ("none", "proportional", "escalatory")
 
 
 def scenario_names() -> list[str]:
@@ -47,23 +45,28 @@ def base_scenario(name: str) -> Scenario:
     return load(name)
 
 
+CONTROLS: dict[str, tuple[str, str]] = {
+    "accommodation": ("levers.government.accommodation", "Accommodation (lever)"),
+    "appeasement": ("levers.government.appeasement", "Appeasement (lever)"),
+    "persuasion": ("levers.government.persuasion", "Persuasion (lever)"),
+    "pressure": ("levers.government.pressure", "Pressure (lever)"),
+    "gaza": ("uncertainties.region.gaza", "Gaza war intensity"),
+    "lebanon": ("uncertainties.region.lebanon", "Lebanon border escalation"),
+    "red_sea": ("uncertainties.region.red_sea", "Red Sea (Houthi) attacks"),
+    "patron_signal": ("uncertainties.patron.signal", "Patron signal (-1 restrain, +1 encourage)"),
+    "retaliation": ("levers.coalition.retaliation", "Coalition retaliation"),
+}
+"""The page's controls: keyword -> (parameter path, label). Bounds come from the registry."""
+
+
 def settings_of(spec: Scenario) -> dict[str, Any]:
-    """The page's slider values that reproduce a scenario's own settings."""
-    gov, region = spec.levers.government, spec.uncertainties.region
-    values: dict[str, Any] = {lever: getattr(gov, lever) for lever in LEVERS}
-    values.update({driver: getattr(region, driver) for driver in DRIVERS})
-    values["patron_signal"] = spec.uncertainties.patron.signal
-    values["retaliation"] = str(spec.levers.coalition.retaliation)
-    return values
+    """The page's control values that reproduce a scenario's own settings."""
+    return {key: value_of(spec, path) for key, (path, _label) in CONTROLS.items()}
 
 
 def build_spec(scenario: str, **settings: Any) -> Scenario:
     """A shipped scenario with the page's settings applied (see :func:`settings_of`)."""
-    paths = {lever: f"levers.government.{lever}" for lever in LEVERS}
-    paths.update({driver: f"uncertainties.region.{driver}" for driver in DRIVERS})
-    paths["patron_signal"] = "uncertainties.patron.signal"
-    paths["retaliation"] = "levers.coalition.retaliation"
-    changes = {paths[key]: value for key, value in settings.items() if value is not None}
+    changes = {CONTROLS[key][0]: value for key, value in settings.items() if value is not None}
     return override(base_scenario(scenario), changes)
 
 
@@ -91,36 +94,26 @@ class TeachingModel(IraqModel):
         spec = build_spec(scenario_name, accommodation=accommodation, appeasement=appeasement,
                           persuasion=persuasion, pressure=pressure, gaza=gaza, lebanon=lebanon,
                           red_sea=red_sea, patron_signal=patron_signal, retaliation=retaliation)
-        super().__init__(spec, rng=int(seed))
+        super().__init__(spec, seed=int(seed))
         self.scenario_name = scenario_name
         self.seed_value = int(seed)
 
 
 def model_params(name: str) -> dict[str, Any]:
-    """SolaraViz inputs: sliders start at the scenario's own values."""
-    values = settings_of(base_scenario(name))
-
-    def unit(label: str, key: str) -> dict[str, Any]:
-        return {"type": "SliderFloat", "label": label, "value": values[key], "min": 0.0,
-                "max": 1.0, "step": 0.05}
-
-    return {
-        "scenario_name": name,
-        "accommodation": unit("Accommodation (lever)", "accommodation"),
-        "appeasement": unit("Appeasement (lever)", "appeasement"),
-        "persuasion": unit("Persuasion (lever)", "persuasion"),
-        "pressure": unit("Pressure (lever)", "pressure"),
-        "gaza": unit("Gaza war intensity", "gaza"),
-        "lebanon": unit("Lebanon border escalation", "lebanon"),
-        "red_sea": unit("Red Sea (Houthi) attacks", "red_sea"),
-        "patron_signal": {"type": "SliderFloat", "label": "Patron signal (-1 restrain, +1 "
-                          "encourage)", "value": values["patron_signal"], "min": -1.0,
-                          "max": 1.0, "step": 0.05},
-        "retaliation": {"type": "Select", "label": "Coalition retaliation",
-                        "value": values["retaliation"], "values": list(RETALIATION)},
-        "seed": {"type": "SliderInt", "label": "Seed", "value": 1, "min": 1, "max": 100,
-                 "step": 1},
-    }
+    """SolaraViz inputs: sliders start at the scenario's own values, within registry bounds."""
+    spec = base_scenario(name)
+    params: dict[str, Any] = {"scenario_name": name}
+    for key, (path, label) in CONTROLS.items():
+        param = parameter(path, spec)
+        if param.type == "choice":
+            params[key] = {"type": "Select", "label": label, "value": param.value,
+                           "values": list(param.choices)}
+        else:
+            params[key] = {"type": "SliderFloat", "label": label, "value": param.value,
+                           "min": param.low, "max": param.high, "step": 0.05}
+    params["seed"] = {"type": "SliderInt", "label": "Seed", "value": 1, "min": 1, "max": 100,
+                      "step": 1}
+    return params
 
 
 # ------------------------------------------------------------------- figures
@@ -130,7 +123,7 @@ def timeseries_figure(model: IraqModel) -> Figure:
     """Daily attacks with a 7-day average, stability, and cumulative injuries so far."""
     n, days = model.day, model.days
     x = np.arange(1, n + 1)
-    counts, values = model.daily_counts, model.daily_values
+    counts = values = model.recorder.daily_columns()
     attacks = counts["attacks"][:n].astype(float)
     fig = Figure(figsize=(7.0, 4.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)
@@ -163,7 +156,7 @@ def map_figure(model: IraqModel) -> Figure:
     ax = fig.subplots()
     homes = {f.name: f for f in model.militias}
     bases = {b.name: b for b in model.bases}
-    for event in model.events:
+    for event in model.recorder.events:
         day, kind, faction, base = event[:4]
         if day == model.day and kind == "attack":
             f, b = homes[faction], bases[base]
@@ -179,7 +172,7 @@ def map_figure(model: IraqModel) -> Figure:
                    edgecolor="black", zorder=3)
         ax.annotate(f.label, (f.lon, f.lat), fontsize=7, color="#2ca02c",
                     xytext=(3, -9), textcoords="offset points")
-    today = int(model.daily_counts["attacks"][model.day - 1]) if model.day else 0
+    today = int(model.recorder.daily_columns()["attacks"][-1]) if model.day else 0
     ax.set_title(f"Day {model.day}: {today} attacks (lines: faction home -> site; dark = hit)",
                  fontsize=10)
     ax.set_xlabel("longitude")
@@ -216,8 +209,9 @@ def paragraph(html: str, css_class: str = "") -> None:
 def TimeSeries(model: IraqModel) -> None:
     """Live plots of the running replication, under a one-line status."""
     n = model.day
-    solara.Text(f"Day {n} of {model.days}: {int(model.daily_counts['attacks'][:n].sum())} "
-                f"attacks, {int(model.daily_counts['injuries'][:n].sum())} injuries so far",
+    counts = model.recorder.daily_columns()
+    solara.Text(f"Day {n} of {model.days}: {int(counts['attacks'].sum())} "
+                f"attacks, {int(counts['injuries'].sum())} injuries so far",
                 classes=["sim-status"])
     solara.FigureMatplotlib(timeseries_figure(model), format="png")
 
@@ -254,7 +248,7 @@ def Ensemble(model: IraqModel) -> None:
             key, outcome = result
             if key != id(model):
                 solara.Text("Settings changed since this ensemble ran (press the button again).")
-            table = outcome.intervals().set_index("metric")
+            table = interval_table(outcome.summary).set_index("metric")
             attacks, low, high = table.loc["attacks", ["mean", "ci_low", "ci_high"]]
             share = float(outcome.summary["open_confrontation"].mean())
             paragraph(

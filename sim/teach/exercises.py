@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sim.experiment import runner
+from sim.experiment.files import write_text_atomic
 from sim.experiment.results import RunResult
 from sim.scenario.load import load, override
 
@@ -285,7 +286,7 @@ def write_answers(exercise: Exercise, answers: dict[str, Any]) -> Path:
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
     if not pattern.search(text):
         raise ValueError(f"{path}: no {BEGIN} ... {END} markers")
-    path.write_text(pattern.sub(lambda _: answer_block(answers), text))
+    write_text_atomic(path, pattern.sub(lambda _: answer_block(answers), text))
     return path
 
 

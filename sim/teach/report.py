@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis.compare import bands
+from sim.analysis.stats import bands, interval_table
+from sim.experiment.files import write_text_atomic
 from sim.experiment.results import RunResult, read_run
 
 KEY_METRICS = ("attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28",
@@ -75,7 +76,7 @@ def settings_rows(result: RunResult) -> list[tuple[str, str]]:
 def render(result: RunResult) -> str:
     """The handout as one HTML string."""
     spec, meta = result.scenario, result.metadata
-    table = result.intervals().set_index("metric").loc[list(KEY_METRICS)]
+    table = interval_table(result.summary).set_index("metric").loc[list(KEY_METRICS)]
     key_rows = "".join(
         f"<tr><td>{escape(m)}</td><td>{_fmt(r['mean'])}</td>"
         f"<td>[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]</td><td>{int(r['n'])}</td></tr>"
@@ -122,9 +123,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     """Read a run folder and write its handout (default ``RUN_DIR/report.html``)."""
     result = read_run(Path(run_dir))
     out = Path(out) if out is not None else Path(run_dir) / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(result), encoding="utf-8")
-    return out
+    return write_text_atomic(out, render(result))
 
 
 __all__ = ["band_figure", "render", "settings_rows", "write_report"]

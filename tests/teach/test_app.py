@@ -43,7 +43,7 @@ def test_figures_draw_the_days_attacks():
         model.step()
     assert len(app.timeseries_figure(model).axes) == 3
     fig = app.map_figure(model)
-    today = int(model.daily_counts["attacks"][model.day - 1])
+    today = int(model.recorder.daily_columns()["attacks"][model.day - 1])
     assert len(fig.axes[0].lines) == today
 
 
@@ -52,4 +52,4 @@ def test_same_seed_same_run():
     for _ in range(20):
         a.step()
         b.step()
-    assert (a.daily_counts["attacks"] == b.daily_counts["attacks"]).all()
+    assert (a.recorder.daily_columns()["attacks"] == b.recorder.daily_columns()["attacks"]).all()

@@ -8,14 +8,16 @@ import subprocess
 import sys
 from typing import ClassVar
 
-import pandas as pd
 import pytest
 from helpers import assert_same_tables
-from pandas.testing import assert_frame_equal, assert_series_equal
+from pandas.testing import assert_frame_equal
 
 from sim.cli import main
 from sim.experiment import runner
-from sim.experiment.results import PARTIAL, read_run
+from sim.experiment.plan import Entry, make_plan, replication_seeds
+from sim.experiment.results import read_run
+from sim.experiment.store import PARTIAL, RunStore
+from sim.model import model as model_module
 
 DAYS = 30
 REPS = 12
@@ -55,14 +57,14 @@ def test_progress_reports_every_replication(baseline):
     assert seen[0] == 0 and seen[-1] == 7 and seen == sorted(seen)
 
 
-def boom_for(bad):
-    """A simulate that raises for the given replications (in this process only)."""
-    real = runner.simulate
+def boom_for(bad_seeds):
+    """A simulate that raises for the given seeds (in this process only)."""
+    real = model_module.simulate
 
-    def simulate(spec, replication, seed, days=None):
-        if replication in bad:
-            raise RuntimeError(f"injected failure in replication {replication}")
-        return real(spec, replication, seed, days)
+    def simulate(spec, seed, days=None):
+        if seed in bad_seeds:
+            raise RuntimeError(f"injected failure for seed {seed}")
+        return real(spec, seed, days)
 
     return simulate
 
@@ -70,20 +72,21 @@ def boom_for(bad):
 FAIL_REPLICATION = 3
 
 
-def chunk_with_a_failure(spec, index, jobs, days):
+def chunk_with_a_failure(spec, label, entry, index, jobs, days, dirs=None):
     """run_chunk, with replication FAIL_REPLICATION raising (runs in the worker process)."""
-    real = runner.simulate
+    real = model_module.simulate
+    bad = dict(jobs).get(FAIL_REPLICATION)
 
-    def simulate(spec, replication, seed, days=None):
-        if replication == FAIL_REPLICATION:
-            raise RuntimeError(f"injected failure in replication {replication}")
-        return real(spec, replication, seed, days)
+    def simulate(spec, seed, days=None):
+        if seed == bad:
+            raise RuntimeError(f"injected failure in replication {FAIL_REPLICATION}")
+        return real(spec, seed, days)
 
-    runner.simulate = simulate
+    model_module.simulate = simulate
     try:
-        return runner.run_chunk(spec, index, jobs, days)
+        return runner.run_chunk(spec, label, entry, index, jobs, days, dirs)
     finally:
-        runner.simulate = real
+        model_module.simulate = real
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -104,7 +107,8 @@ def test_a_failing_replication_is_recorded_and_the_rest_complete(baseline, seria
 
 
 def test_cli_exits_1_and_says_how_many_failed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(runner, "simulate", boom_for({0, 2}))
+    seeds = replication_seeds(20231017, 4)
+    monkeypatch.setattr(model_module, "simulate", boom_for({seeds[0], seeds[2]}))
     out = tmp_path / "run"
     code = main(["run", "baseline", "--reps", "4", "--days", "5", "--out", str(out)])
     assert code == 1
@@ -115,29 +119,28 @@ def test_cli_exits_1_and_says_how_many_failed(tmp_path, monkeypatch, capsys):
 def interrupted_copy(baseline, tmp_path, keep_chunks):
     """A run folder as a killed run leaves it: some chunks written, not finished."""
     out = tmp_path / "run"
-    store = runner.RunStore.create(out, baseline, {
-        "root_seed": 5, "replications": REPS, "days": DAYS, "chunk_size": 4,
-        "backend": "serial", "workers": 1}, {"command": "test"})
-    seeds = runner.replication_seeds(5, REPS)
-    for index in keep_chunks:
-        jobs = [(r, seeds[r]) for r in range(4 * index, 4 * index + 4)]
-        store.write_chunk(runner.run_chunk(baseline, index, jobs, DAYS))
+    plan = make_plan([Entry("baseline", baseline)], REPS, 5, DAYS, chunk_size=4)
+    store = RunStore.create(out, plan, "run", {"command": "test"})
+    for task in plan.tasks():
+        if task.chunk in keep_chunks:
+            store.write_chunk(runner.run_chunk(baseline, "baseline", 0, task.chunk,
+                                               list(task.jobs), DAYS, store.table_dirs(0)))
     return out
 
 
 def test_resume_finishes_only_missing_chunks(baseline, serial, tmp_path, monkeypatch):
     out = interrupted_copy(baseline, tmp_path, keep_chunks=[0, 2])
     ran = []
-    real = runner.simulate
+    real = model_module.simulate
 
-    def counting(spec, replication, seed, days=None):
-        ran.append(replication)
-        return real(spec, replication, seed, days)
+    def counting(spec, seed, days=None):
+        ran.append(seed)
+        return real(spec, seed, days)
 
-    monkeypatch.setattr(runner, "simulate", counting)
-    code = main(["run", "baseline", "--resume", str(out)])
+    monkeypatch.setattr(model_module, "simulate", counting)
+    code = main(["run", "--resume", str(out)])
     assert code == 0
-    assert ran == [4, 5, 6, 7]
+    assert ran == replication_seeds(5, REPS)[4:8]
     assert_same_tables(read_run(out), read_run(write_whole(serial, tmp_path)))
     assert not out.with_name(out.name + PARTIAL).exists()
 
@@ -165,7 +168,7 @@ def test_resume_progress_starts_from_the_replications_done_before(baseline, tmp_
     out = interrupted_copy(baseline, tmp_path, keep_chunks=[0, 2])
     RecordingBar.made = []
     monkeypatch.setattr(tqdm, "tqdm", RecordingBar)
-    assert main(["run", "baseline", "--resume", str(out)]) == 0
+    assert main(["run", "--resume", str(out)]) == 0
     [bar] = RecordingBar.made
     # chunks 0 and 2 (4 replications each) were done before: the rate and the time left
     # count only the 4 replications this session runs
@@ -182,9 +185,9 @@ def test_resume_of_a_killed_process(baseline, serial, tmp_path):
     chunks = out.with_name(out.name + PARTIAL) / "chunks"
     cmd = [sys.executable, "-m", "sim", "run", "baseline", "--reps", str(REPS), "--days",
            str(DAYS), "--seed", "5", "--out", str(out)]
-    code = (f"import sim.experiment.runner as r, time\nreal = r.simulate\n"
+    code = (f"import sim.model.model as m, time\nreal = m.simulate\n"
             f"def slow(*a, **k):\n    time.sleep(0.4)\n    return real(*a, **k)\n"
-            f"r.simulate = slow\nimport sys\nsys.argv = {cmd[2:]!r}\n"
+            f"m.simulate = slow\nimport sys\nsys.argv = {cmd[2:]!r}\n"
             f"from sim.cli import main\nsys.exit(main(sys.argv[1:]))\n")
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
@@ -200,7 +203,7 @@ def test_resume_of_a_killed_process(baseline, serial, tmp_path):
     assert not out.exists(), "the run finished before it could be interrupted"
     done = len(list(chunks.glob("*.json")))
     assert 1 <= done < REPS
-    assert main(["run", "baseline", "--resume", str(out)]) == 0
+    assert main(["run", "--resume", str(out)]) == 0
     assert_same_tables(read_run(out), read_run(write_whole(serial, tmp_path)))
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["replications"] == REPS
@@ -216,13 +219,3 @@ def test_new_run_refuses_an_interrupted_folder(baseline, tmp_path):
     with pytest.raises(FileExistsError, match="--resume"):
         runner.run(baseline, replications=REPS, days=DAYS, seed=5, out=out)
     shutil.rmtree(out.with_name(out.name + PARTIAL))
-
-
-def test_run_replication_is_unchanged_api(baseline, serial):
-    seed = int(serial.summary.loc[2, "seed"])
-    one = runner.run_replication(baseline, 2, seed, days=DAYS)
-    mine = serial.daily[serial.daily["replication"] == 2].drop(columns=["scenario",
-                                                                         "replication"])
-    assert_frame_equal(mine.reset_index(drop=True), one.daily)
-    expected = serial.summary.iloc[2][list(one.summary)]
-    assert_series_equal(pd.Series(one.summary, name=2, dtype=object), expected.astype(object))

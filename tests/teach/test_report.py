@@ -14,7 +14,7 @@ def test_report_of_a_small_run(tmp_path, capsys):
     html = (run_dir / "report.html").read_text()
     assert "gaza_truce" in html
     assert "lever: pressure" in html and "uncertainty: Gaza" in html
-    assert "event: day 8" in html and "region.gaza" in html
+    assert "event: day 8" in html and "uncertainties.region.gaza" in html
     assert "95% interval" in html and "injuries_day28" in html
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 3
     assert "http://" not in html and "https://" not in html  # self-contained

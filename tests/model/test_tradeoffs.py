@@ -87,7 +87,7 @@ def hostility_ratio(name: str, faction: str, seeds: range = range(12)) -> float:
     ratios = []
     for seed in seeds:
         model = IraqModel(override(load(name), {"levers.coalition.retaliation": "none"}),
-                          rng=seed, days=DAYS)
+                          seed=seed, days=DAYS)
         start = next(f for f in model.militias if f.name == faction).hostility
         model.run()
         end = next(f for f in model.militias if f.name == faction).baseline_hostility
@@ -138,7 +138,7 @@ def test_patron_restraint_lowers_attacks_of_aligned_factions_most() -> None:
     ranked = sorted(scenario.factions, key=lambda f: f.alignment, reverse=True)
     most, least = ranked[0].name, ranked[-1].name
     # Probability response of an aligned vs a less aligned faction, same state:
-    models = [IraqModel(load(n), rng=1) for n in ("baseline", "patron_restraint")]
+    models = [IraqModel(load(n), seed=1) for n in ("baseline", "patron_restraint")]
     for model in models:
         for _ in range(8):
             model.step()

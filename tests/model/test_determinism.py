@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import assert_same_tables
 from pandas.testing import assert_frame_equal
 
 from sim.experiment import runner
+from sim.experiment.plan import replication_seeds
+from sim.model.model import simulate
 from sim.scenario.load import load, override
 
-SIM = Path(__file__).resolve().parent.parent / "sim"
+SIM = Path(__file__).resolve().parents[2] / "sim"
 DAYS = 40
 
 
@@ -26,10 +29,10 @@ def test_same_seed_same_tables(baseline):
 def test_one_replication_replays_from_its_seed(baseline):
     result = runner.run(baseline, replications=2, days=DAYS, seed=11)
     seed = int(result.summary.loc[1, "seed"])
-    again = runner.run_replication(baseline, 1, seed, days=DAYS)
+    again = simulate(baseline, seed, days=DAYS)
     mine = result.daily[result.daily["replication"] == 1].drop(columns=["scenario",
                                                                          "replication"])
-    assert_frame_equal(mine.reset_index(drop=True), again.daily)
+    assert_frame_equal(mine.reset_index(drop=True), pd.DataFrame(again.daily))
 
 
 def test_workers_do_not_change_results(baseline):
@@ -59,12 +62,12 @@ def test_common_random_numbers_across_scenarios(baseline):
     seeds = [runner.run(spec, replications=3, days=3).summary["seed"].tolist()
              for spec in (baseline, pressure, truce)]
     assert seeds[0] == seeds[1] == seeds[2]
-    assert seeds[0] == runner.replication_seeds(baseline.run.seed, 3)
+    assert seeds[0] == replication_seeds(baseline.run.seed, 3)
 
 
 def test_replication_seeds_do_not_depend_on_how_many():
-    assert runner.replication_seeds(5, 10)[:4] == runner.replication_seeds(5, 4)
-    assert len(set(runner.replication_seeds(5, 100))) == 100
+    assert replication_seeds(5, 10)[:4] == replication_seeds(5, 4)
+    assert len(set(replication_seeds(5, 100))) == 100
 
 
 def test_identical_scenarios_give_identical_outcomes(baseline):
@@ -101,7 +104,7 @@ def test_no_global_random_generators(path):
     bad += IMPORT_RANDOM.findall(text)
     bad += BARE_RANDOM.findall(text)
     assert not bad, (f"{path.name} uses a global random generator: {bad}; draw from the "
-                     "model's generator (self.model.rng / model.random) instead")
+                     "replication's named streams (sim.model.streams) instead")
 
 
 def test_source_scan_catches_global_generators():

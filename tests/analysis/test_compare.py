@@ -12,9 +12,11 @@ import pytest
 from scipy import stats
 
 from sim.analysis import compare, plots
+from sim.analysis.stats import bands, mean_interval, weekly_attacks
 from sim.cli import main
 from sim.experiment import runner
-from sim.experiment.results import SUMMARY_METRICS, mean_interval
+from sim.experiment.plan import replication_seeds
+from sim.model.outcomes import SUMMARY_METRICS
 from sim.scenario.load import load, shipped_scenarios
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -142,15 +144,15 @@ def test_table_shape_and_columns(short_runs):
 def test_weekly_attacks_drops_a_final_partial_week():
     daily = pd.DataFrame({"replication": 0, "day": np.arange(1, 17),
                           "date": pd.date_range("2023-10-17", periods=16), "attacks": 1})
-    weekly = compare.weekly_attacks(daily)
+    weekly = weekly_attacks(daily)
     assert list(weekly["week"]) == [1, 2]
     assert (weekly["value"] == 7).all()
-    short = compare.weekly_attacks(daily.iloc[:3])
+    short = weekly_attacks(daily.iloc[:3])
     assert list(short["value"]) == [7.0]  # 3 attacks in 3 days, as a 7-day rate
 
 
 def test_bands_bracket_the_median(short_runs):
-    band = compare.bands(short_runs["baseline"].daily, by="day", value="stability")
+    band = bands(short_runs["baseline"].daily, by="day", value="stability")
     assert len(band) == 20
     assert (band["low"] <= band["median"]).all()
     assert (band["median"] <= band["high"]).all()
@@ -172,7 +174,7 @@ def _check_png(path: Path) -> None:
 def test_figures_are_valid_pngs_and_leave_no_pyplot_state(tmp_path, short_runs):
     summaries = {name: r.summary for name, r in short_runs.items()}
     table = compare.comparison_table(summaries, "baseline")
-    weekly = {name: compare.bands(compare.weekly_attacks(r.daily), by="week")
+    weekly = {name: bands(weekly_attacks(r.daily), by="week")
               for name, r in short_runs.items()}
     paths = [
         plots.plot_bands(weekly, "baseline", tmp_path / "weekly.png", ylabel="attacks",
@@ -200,7 +202,7 @@ def test_every_shipped_scenario_runs_in_a_comparison(tmp_path, capsys):
     assert sorted(meta["scenarios"]) == sorted(names)
     assert meta["scenarios"][0] == "baseline"
     assert meta["days"] == 20
-    assert meta["seeds"] == runner.replication_seeds(meta["root_seed"], 2)
+    assert meta["seeds"] == replication_seeds(meta["root_seed"], 2)
     for name in names:
         assert RUN_FILES <= {p.name for p in (out / name).iterdir()}
         run_meta = json.loads((out / name / "metadata.json").read_text())
@@ -244,7 +246,7 @@ def test_run_folders_are_reused_without_rerunning(tmp_path, capsys):
     pd.testing.assert_frame_equal(old, new[new["scenario"].isin(old["scenario"])]
                                   .reset_index(drop=True))
     meta = json.loads((again / "metadata.json").read_text())
-    assert meta["seeds"] == runner.replication_seeds(5, 3)
+    assert meta["seeds"] == replication_seeds(5, 3)
     assert meta["scenarios"] == ["baseline", "pressure_led", "gaza_truce", "patron_restraint"]
 
 
@@ -348,4 +350,4 @@ def test_every_shipped_replay_runs_a_short_horizon(tmp_path):
     for path in shipped_scenarios("replay"):
         out = tmp_path / path.stem
         assert main(["run", str(path), "--reps", "2", "--days", "20", "--out", str(out)]) == 0
-        assert (out / "daily.parquet").is_file()
+        assert (out / "daily.parquet").is_dir()

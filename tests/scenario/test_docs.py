@@ -10,7 +10,7 @@ from sim.scenario import reference as docgen
 from sim.scenario import registry, schema
 from sim.scenario.load import load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 

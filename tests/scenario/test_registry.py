@@ -79,9 +79,9 @@ def test_check_coerces_and_refuses_with_the_allowed_range(baseline):
 
 
 def test_unknown_paths_suggest_the_nearest(baseline):
-    with pytest.raises(registry.UnknownParameter, match="did you mean levers.government.pressure"):
+    with pytest.raises(registry.UnknownParameter, match=r"did you mean levers\.government\.pressure"):
         registry.parameter("levers.government.presure", baseline)
-    with pytest.raises(registry.UnknownParameter, match="allowed after 'mechanisms.'"):
+    with pytest.raises(registry.UnknownParameter, match=r"allowed after 'mechanisms\.'"):
         registry.parameter("mechanisms.zzz_unknown_thing_entirely", baseline)
 
 
