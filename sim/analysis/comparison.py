@@ -127,13 +127,17 @@ def compare(targets: Sequence[str | Path | Scenario], *, reference: str | None =
              "reused": {t.label: str(t.folder) for t in found if t.result is not None},
              "order": [t.label for t in found], "set": {k: str(v) for k, v in options.changes.items()}}
     store = RunStore.create(out, plan, "comparison", extra) if out is not None else None
-    if before_run is not None:
-        before_run(plan)
-    started = time.perf_counter()
-    runs = runner.execute(plan, workers=workers, backend=backend, scheduler=scheduler,
-                          store=store, progress=progress, metadata={"command": command})
-    results = {t.label: t.result for t in found if t.result is not None}
-    return _finish(plan, runs, results, extra, store, time.perf_counter() - started)
+    try:
+        if before_run is not None:
+            before_run(plan)
+        started = time.perf_counter()
+        runs = runner.execute(plan, workers=workers, backend=backend, scheduler=scheduler,
+                              store=store, progress=progress, metadata={"command": command})
+        results = {t.label: t.result for t in found if t.result is not None}
+        return _finish(plan, runs, results, extra, store, time.perf_counter() - started)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def resume_comparison(folder: Path, *, workers: int = 1, backend: Any = None,
@@ -147,15 +151,19 @@ def resume_comparison(folder: Path, *, workers: int = 1, backend: Any = None,
 
     """
     store = RunStore.open(Path(folder))
-    if store.kind != "comparison":
-        raise ComparisonError(f"{folder} is an interrupted 'sim run'; finish it with "
-                              f"'sim run --resume {folder}'")
-    started = time.perf_counter()
-    runs = runner.execute(store.plan, workers=workers, backend=backend, scheduler=scheduler,
-                          store=store, progress=progress,
-                          metadata={"command": command or store.extra.get("command", "")})
-    reused = {label: read_run(Path(path)) for label, path in store.extra["reused"].items()}
-    return _finish(store.plan, runs, reused, store.extra, store, time.perf_counter() - started)
+    try:
+        if store.kind != "comparison":
+            raise ComparisonError(f"{folder} is an interrupted 'sim run'; finish it with "
+                                  f"'sim run --resume {store.final}'")
+        started = time.perf_counter()
+        runs = runner.execute(store.plan, workers=workers, backend=backend, scheduler=scheduler,
+                              store=store, progress=progress,
+                              metadata={"command": command or store.extra.get("command", "")})
+        reused = {label: read_run(Path(path)) for label, path in store.extra["reused"].items()}
+        return _finish(store.plan, runs, reused, store.extra, store,
+                       time.perf_counter() - started)
+    finally:
+        store.close()
 
 
 def _finish(plan: Plan, runs: runner.Runs, reused: dict[str, RunResult], extra: dict[str, Any],

@@ -8,46 +8,85 @@ import json
 import sys
 from pathlib import Path
 
-from sim.cli.common import EXIT_BAD_INPUT, EXIT_OK, UsageError, positive_int, timestamp
+from sim.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    UsageError,
+    bounded,
+    positive_int,
+    timestamp,
+    whole_number,
+    workers_count,
+)
+
+VALIDATE_MIN_REPS = 20
+"""Replications ``validate`` needs: its 90% band is the 5th to 95th percentile."""
+
+
+def date_value(text: str) -> dt.date:
+    """Argparse type: a date YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``calibrate`` and ``validate`` to the ``sim`` command line."""
-    p = sub.add_parser("calibrate", help="fit base_propensity and casualty_scale to the "
-                       "record's calibration window and write scenarios/calibration.toml")
-    p.add_argument("--scenario", default="historical_2023_24",
+    p = sub.add_parser(
+        "calibrate", help="fit base_propensity and casualty_scale to the record's calibration "
+        "window and write scenarios/calibration.toml",
+        description="Fit mechanisms.base_propensity and mechanisms.casualty_scale to the "
+        "record's figures dated up to the end of the calibration window (coordinate "
+        "descent: a grid, then bounded Brent, with common random numbers); write the fitted "
+        "values into scenarios/calibration.toml and a report folder. See docs/calibration.md.")
+    p.add_argument("--scenario", default="historical_2023_24", metavar="SCENARIO",
                    help="scenario to calibrate (default: historical_2023_24)")
-    p.add_argument("--record", type=Path, help="record CSV (default: data/record.csv)")
-    p.add_argument("--reps", type=positive_int, default=40,
+    p.add_argument("--record", type=Path, metavar="FILE",
+                   help="record CSV (default: data/record.csv)")
+    p.add_argument("--reps", type=bounded("run.replications"), default=40, metavar="N",
                    help="replications per candidate (common random numbers; default 40)")
-    p.add_argument("--seed", type=int, default=20231017, help="root seed (default 20231017)")
-    p.add_argument("--grid", type=positive_int, default=9,
+    p.add_argument("--seed", type=bounded("run.seed"), default=20231017, metavar="SEED",
+                   help="root seed (default 20231017)")
+    p.add_argument("--grid", type=positive_int, default=9, metavar="N",
                    help="grid points per parameter and round (default 9)")
-    p.add_argument("--maxiter", type=int, default=10,
-                   help="bounded-Brent iterations after each grid (default 10; 0 = grid only)")
-    p.add_argument("--rounds", type=positive_int, default=2,
+    p.add_argument("--maxiter", type=lambda t: whole_number(t, 0, 1000, "0..1000"), default=10,
+                   metavar="N", help="bounded-Brent iterations after each grid (default 10; "
+                   "0 = grid only)")
+    p.add_argument("--rounds", type=positive_int, default=2, metavar="N",
                    help="rounds of coordinate descent (default 2)")
-    p.add_argument("--window-end", type=dt.date.fromisoformat,
+    p.add_argument("--window-end", type=date_value, metavar="DATE",
                    help="last day of the calibration window (default 2023-11-14)")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
-    p.add_argument("--toml", type=Path, help="calibration file to rewrite "
+    p.add_argument("--workers", type=workers_count, default=1, metavar="W",
+                   help="worker processes (default 1)")
+    p.add_argument("--toml", type=Path, metavar="FILE", help="calibration file to rewrite "
                    "(default: scenarios/calibration.toml)")
     p.add_argument("--dry-run", action="store_true", help="fit and report; write no TOML")
-    p.add_argument("--out", type=Path, help="folder for the fit report "
+    p.add_argument("--out", type=Path, metavar="DIR", help="folder for the fit report "
                    "(default: results/calibration-<timestamp>)")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("validate", help="compare a scenario's output with every dated "
-                       "figure of the public record within its horizon")
-    p.add_argument("scenario", help="scenario file or shipped scenario name")
-    p.add_argument("--record", type=Path, help="record CSV (default: data/record.csv)")
-    p.add_argument("--reps", type=positive_int, help="replications (default: run.replications)")
-    p.add_argument("--seed", type=int, help="root seed (default: run.seed)")
-    p.add_argument("--days", type=positive_int, help="horizon in days (default: run.days)")
-    p.add_argument("--workers", type=positive_int, default=1, help="worker processes")
-    p.add_argument("--window-end", type=dt.date.fromisoformat,
+    p = sub.add_parser(
+        "validate", help="compare a scenario's output with every dated figure of the public "
+        "record within its horizon",
+        description="Run a scenario and set its cumulative counts beside every dated figure "
+        "of the public record within its horizon: the model's median and 90% band, "
+        "coverage and error by window (calibration / test), daily attacks by period. "
+        f"Needs at least {VALIDATE_MIN_REPS} replications. See docs/calibration.md.")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or shipped scenario name")
+    p.add_argument("--record", type=Path, metavar="FILE",
+                   help="record CSV (default: data/record.csv)")
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
+                   help=f"replications, at least {VALIDATE_MIN_REPS} (default: run.replications)")
+    p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
+                   help="root seed (default: run.seed)")
+    p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
+                   help="horizon in days (default: run.days)")
+    p.add_argument("--workers", type=workers_count, default=1, metavar="W",
+                   help="worker processes (default 1)")
+    p.add_argument("--window-end", type=date_value, metavar="DATE",
                    help="last day of the calibration window (default 2023-11-14)")
-    p.add_argument("--out", type=Path, help="output folder (default: "
+    p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: "
                    "results/validation-<scenario>-<timestamp>)")
     p.set_defaults(func=cmd_validate)
 
@@ -125,6 +164,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     spec = loaded.scenario
     record = _record(args.record)
     reps = args.reps or spec.run.replications
+    if reps < VALIDATE_MIN_REPS:
+        raise UsageError(f"--reps {reps}: validate needs at least {VALIDATE_MIN_REPS} "
+                         "replications (its 90% band is the 5th to 95th percentile across "
+                         "them)")
     out = args.out or Path("results") / f"validation-{spec.name}-{timestamp()}"
     if out.exists():
         raise UsageError(f"{out} exists already; choose another --out")

@@ -17,9 +17,10 @@ from sim.cli.common import (
     UsageError,
     add_backend_options,
     add_set_option,
+    bounded,
     parse_sets,
-    positive_int,
     progress_bar,
+    start_backend,
     timestamp,
 )
 
@@ -39,12 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="reference scenario (default: baseline if compared, else the first)")
     p.add_argument("--all-policies", action="store_true",
                    help="compare every shipped policy scenario with baseline")
-    p.add_argument("--reps", type=int, metavar="N",
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
                    help="replications per scenario, at least 2 (default 30, or those of the "
                    "run folders given)")
-    p.add_argument("--days", type=positive_int, metavar="DAYS",
+    p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the reference scenario's run.days)")
-    p.add_argument("--seed", type=int, metavar="SEED",
+    p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
                    help="root seed shared by all scenarios (default: the reference's run.seed)")
     add_set_option(p)
     add_backend_options(p, workers_default=None)
@@ -64,10 +65,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.scenario.load import shipped_scenarios
 
     started = time.perf_counter()
-    from sim.experiment.backends import default_workers, make_backend
+    from sim.experiment.backends import default_workers
 
-    engine = make_backend(args.backend, args.workers or default_workers(), args.scheduler)
-    engine.start()  # workers start (and import the model) while the scenarios load
+    engine = start_backend(args, args.workers or default_workers())  # workers import meanwhile
     backend = {"backend": engine}
     bar: list = []
 
@@ -85,7 +85,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                  "scenarios")
             from sim.experiment.store import RunStore
 
-            store = RunStore.open(args.resume)
+            store = RunStore.open(args.resume)  # says why when there is nothing to resume
+            store.close()
+            args.resume_with = f"sim compare --resume {store.final}"
             start_bar(store.plan)
             result = resume_comparison(args.resume, progress=progress,
                                        command=args.command_line, **backend)
@@ -100,18 +102,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
             out = args.out or Path("results") / f"compare-{timestamp()}"
             if Path(out).exists():
                 raise FileExistsError(f"{out} exists already; choose another --out")
+            args.resume_with = f"sim compare --resume {out}"
             result = compare(targets, reference=args.reference, replications=args.reps,
                              seed=args.seed, days=args.days, changes=parse_sets(args.sets),
                              out=out, progress=progress, command=args.command_line,
                              before_run=start_bar, **backend)
     except ComparisonError as exc:
         raise UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        folder = args.resume or args.out
-        print("interrupted: finished chunks are kept; complete the comparison with "
-              f"'sim compare --resume {folder}'" if folder else "interrupted", file=sys.stderr)
-        return 130
     finally:
+        engine.close()
         if bar:
             bar[1]()
     print_summary(result, time.perf_counter() - started)

@@ -18,6 +18,7 @@ from sim.cli.common import (
     load_scenario,
     progress_bar,
     relative,
+    start_backend,
     timestamp,
 )
 
@@ -70,65 +71,73 @@ def cmd_run(args: argparse.Namespace) -> int:
     Exit status 1 when any replication failed (listed in ``failures.csv``; the others
     are kept).
     """
-    from sim.experiment import runner
-    from sim.experiment.store import RunStore
-
     if args.resume is None and args.scenario is None:
         raise UsageError("give a scenario to run, or --resume DIR")
-    from sim.experiment.backends import make_backend
-
-    engine = make_backend(args.backend, args.workers, args.scheduler)
-    engine.start()  # workers start (and import the model) while the scenario loads
-    backend = {"backend": engine}
-    if args.resume is not None:
-        store = RunStore.open(args.resume)
-        if store.kind != "run":
-            raise UsageError(f"{args.resume} is an interrupted comparison; finish it with "
-                             f"'sim compare --resume {args.resume}'")
-        spec = store.plan.entries[0].scenario
-        if args.scenario is not None and spec.name != Path(args.scenario).stem:
-            raise UsageError(f"{args.resume} is a run of '{spec.name}', not '{args.scenario}'")
-        out, reps = store.final, store.plan.replications
-        update, close = progress_bar(reps, spec.name)
-        try:
-            runner.resume(args.resume, progress=update,
-                          metadata={"command": args.command_line}, **backend)
-        finally:
-            close()
-        from sim.experiment.results import read_run
-
-        result = read_run(store.commit())
-    else:
-        loaded = load_scenario(args.scenario, args.sets)
-        spec = loaded.scenario
-        extra = {"command": args.command_line, "set": args.sets}
-        reps = args.reps or spec.run.replications
-        out = args.out or Path("results") / spec.name / timestamp()
-        update, close = progress_bar(reps, spec.name)
-        update = _preparing(update) if args.workers > 1 else update
-        try:
-            result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update,
-                                out=out, metadata=extra,
-                                sources=tuple(relative(p) for p in loaded.sources),
-                                source_hash=loaded.source_hash, **backend)
-        except KeyboardInterrupt:
-            close()
-            print(f"interrupted: finished chunks are kept; complete the run with "
-                  f"'sim run --resume {out}'", file=sys.stderr)
-            return 130
-        finally:
-            close()
+    if args.resume is not None and (args.reps or args.days or args.seed is not None
+                                    or args.sets or args.out):
+        raise UsageError("--resume finishes the run as it was started; drop --reps, --days, "
+                         "--seed, --set and --out")
+    engine = start_backend(args, args.workers)  # workers import the model while we load
+    try:
+        folder, name, reps = (_resume(args, engine) if args.resume is not None
+                              else _run(args, engine))
+    finally:
+        engine.close()
     from sim.analysis.stats import interval_table
+    from sim.experiment.results import read_run
 
+    result = read_run(folder)
     failed = len(result.failures)
-    print(f"{spec.name}: {reps - failed} of {reps} replications x {result.metadata['days']} "
-          f"days in {result.metadata['wall_time_s']:.1f} s -> {out}")
+    print(f"{name}: {reps - failed} of {reps} replications x {result.metadata['days']} "
+          f"days in {result.metadata['wall_time_s']:.1f} s -> {folder}")
     print(format_intervals(interval_table(result.summary)))
     if failed:
-        print(f"error: {failed} of {reps} replications failed; see {Path(out) / 'failures.csv'}",
+        print(f"error: {failed} of {reps} replications failed; see {folder / 'failures.csv'}",
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _run(args: argparse.Namespace, engine: object) -> tuple[Path, str, int]:
+    from sim.experiment import runner
+
+    loaded = load_scenario(args.scenario, args.sets)
+    spec = loaded.scenario
+    reps = args.reps or spec.run.replications
+    out = args.out or Path("results") / spec.name / timestamp()
+    args.resume_with = f"sim run --resume {out}"
+    update, close = progress_bar(reps, spec.name)
+    try:
+        result = runner.run(spec, reps, args.seed, args.days, progress=_preparing(update),
+                            out=out, metadata={"command": args.command_line, "set": args.sets},
+                            sources=tuple(relative(p) for p in loaded.sources),
+                            source_hash=loaded.source_hash, backend=engine)  # type: ignore[arg-type]
+    finally:
+        close()
+    return Path(result.folder), spec.name, reps  # type: ignore[attr-defined]
+
+
+def _resume(args: argparse.Namespace, engine: object) -> tuple[Path, str, int]:
+    from sim.experiment import runner
+    from sim.experiment.store import RunStore
+
+    store = RunStore.open(args.resume)  # says why when there is nothing to resume
+    store.close()
+    if store.kind != "run":
+        raise UsageError(f"{args.resume} is an interrupted comparison; finish it with "
+                         f"'sim compare --resume {store.final}'")
+    spec = store.plan.entries[0].scenario
+    if args.scenario is not None and spec.name != Path(args.scenario).stem:
+        raise UsageError(f"{args.resume} is a run of '{spec.name}', not '{args.scenario}'")
+    args.resume_with = f"sim run --resume {store.final}"
+    update, close = progress_bar(store.plan.replications, spec.name)
+    try:
+        folder = runner.resume(args.resume, progress=_preparing(update),
+                               metadata={"command": args.command_line},
+                               backend=engine)  # type: ignore[arg-type]
+    finally:
+        close()
+    return folder, spec.name, store.plan.replications
 
 
 def _preparing(update: Callable[[int], None]) -> Callable[[int], None]:

@@ -10,11 +10,14 @@ import os
 import sys
 from pathlib import Path
 
+from sim.cli.common import port_number
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``app``, ``exercise`` and ``report`` subcommands."""
     p = sub.add_parser("app", help="start the interactive teaching page (Mesa SolaraViz)")
-    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    p.add_argument("--port", type=port_number, default=8765, metavar="PORT",
+                   help="port to listen on (default 8765)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.set_defaults(func=cmd_app)
 
@@ -44,14 +47,14 @@ def app_environment() -> dict[str, str]:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    """Start the page with Solara's server (blocks until interrupted)."""
-    import subprocess
+    """Start the page with Solara's server (blocks until interrupted; the server stops with it)."""
+    from sim.experiment.processes import serve
 
     command = [sys.executable, "-m", "solara", "run", "sim.teach.app:page", "--host", args.host,
                "--port", str(args.port), "--production", "--no-open", "--log-level",
                "warning"]
     print(f"teaching page on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    return subprocess.call(command, env=app_environment())
+    return serve(command, app_environment())
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:

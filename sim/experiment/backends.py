@@ -35,6 +35,18 @@ class TaskError(Exception):
     """A task that could not run at all (its worker died or the cluster lost it)."""
 
 
+class BackendError(ValueError):
+    """A backend that cannot be used as asked (unknown name, Dask without a scheduler)."""
+
+
+class ClusterUnreachable(ConnectionError):
+    """The Dask scheduler did not answer."""
+
+
+CONNECT_TIMEOUT = "10s"
+"""How long to wait for a Dask scheduler to answer."""
+
+
 class Backend(Protocol):
     """Runs tasks somewhere and yields ``(task_index, result_or_exception)`` as they finish."""
 
@@ -47,7 +59,7 @@ class Backend(Protocol):
         ...
 
     def map(self, fn: Callable[..., Any], tasks: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
-        """Yield ``(i, fn(*tasks[i]))`` as each finishes; an exception object if it raised."""
+        """Yield ``(i, fn(*tasks[i]))`` as each finishes; the exception if it raised."""
         ...
 
     def close(self) -> None:
@@ -61,7 +73,12 @@ a second of imports, paid once, never once per worker)."""
 
 
 def preload() -> None:
-    """Import :data:`PRELOAD` (each worker's first act)."""
+    """A worker's first act: take a worker's signals (it dies with its parent), then
+    import :data:`PRELOAD`.
+    """
+    from sim.experiment.processes import become_worker
+
+    become_worker()
     for module in PRELOAD:
         importlib.import_module(module)
 
@@ -69,15 +86,24 @@ def preload() -> None:
 def start_method() -> str:
     """How the process pool starts its workers.
 
-    ``fork`` when this process runs no other thread (the command line): the workers are
-    copies of it, made after it imported :data:`PRELOAD`, and start at once.
+    ``fork`` when this process runs no other thread, not even a native one (the command
+    line, which starts its workers before it imports numpy): the workers are copies of
+    it and start at once.
     ``forkserver`` otherwise (a notebook, a web server, Dask: forking a process that
     runs threads can deadlock the child): a clean server process imports
     :data:`PRELOAD` once and the workers are forked from it.
     """
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    if threads() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "forkserver"
+
+
+def threads() -> int:
+    """Threads of this process, native ones included (numpy's BLAS and pyarrow start some)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count() + 1  # unknown native threads: assume some
 
 
 class InProcess:
@@ -147,7 +173,7 @@ class ProcessPool:
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                          initializer=preload)
         if method == "fork":
-            self._pool.submit(preload)  # forks every worker now (with fork, all at once)
+            self._pool.submit(int)  # forks every worker now (with fork, all at once)
 
     def close(self) -> None:
         """Shut the pool down (cancelling tasks not started)."""
@@ -177,8 +203,8 @@ def _bounded(submit: Callable[[tuple], Future], tasks: Iterable[tuple], limit: i
             i = pending.pop(future)
             try:
                 yield i, future.result()
-            except Exception as exc:
-                yield i, TaskError(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # the task's own error, or the pool's (a worker died)
+                yield i, exc
 
 
 class DaskCluster:
@@ -195,11 +221,26 @@ class DaskCluster:
     shares_files = False
 
     def __init__(self, address: str | None = None, in_flight: int = 3,
-                 client: Any = None) -> None:
+                 client: Any = None, security: Any = None) -> None:
         from distributed import Client
 
         self._own = client is None
-        self.client = client if client is not None else Client(address, set_as_default=False)
+        if client is None:
+            if str(address).startswith("tls://") and security is None:
+                from distributed.security import Security
+
+                if Security().tls_ca_file is None:  # nor set in the Dask configuration
+                    raise BackendError(f"{address}: a tls:// scheduler needs --tls-ca-file, "
+                                       "--tls-cert and --tls-key (docs/performance.md)")
+            try:
+                client = Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT,
+                                security=security)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterUnreachable(
+                    f"{address}: the Dask scheduler did not answer within {CONNECT_TIMEOUT} "
+                    f"({type(exc).__name__}); check the address and that the scheduler runs "
+                    "(docs/performance.md)") from None
+        self.client = client
         self.address = address or self.client.scheduler.address
         self.in_flight = in_flight
         threads = sum(self.client.nthreads().values())
@@ -236,8 +277,8 @@ class DaskCluster:
             i = index.pop(future)
             try:
                 result = future.result()
-            except Exception as exc:
-                result = TaskError(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # the task's own error, or the cluster's
+                result = exc
             future.release()
             yield i, result
             following = submit_next()
@@ -267,8 +308,51 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def tls_security(ca_file: str | None, cert: str | None, key: str | None) -> Any:
+    """Dask TLS settings from certificate files (None when none is given).
+
+    Raises:
+        BackendError: when only some of the three files are given.
+
+    """
+    given = [ca_file, cert, key]
+    if not any(given):
+        return None
+    if not all(given):
+        raise BackendError("TLS needs all three of --tls-ca-file, --tls-cert and --tls-key")
+    from distributed.security import Security
+
+    return Security(tls_ca_file=ca_file, tls_client_cert=cert, tls_client_key=key,
+                    require_encryption=True)
+
+
+def scheduler_address(scheduler: str | None) -> tuple[str | None, str]:
+    """The Dask scheduler to use and where it came from ("option", "SIM_SCHEDULER" or "")."""
+    if scheduler:
+        return scheduler, "option"
+    from_env = os.environ.get(SCHEDULER_ENV) or None
+    return from_env, SCHEDULER_ENV if from_env else ""
+
+
+def is_open_address(address: str) -> bool:
+    """Whether a Dask address is plain ``tcp://`` to a host other than this one."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", ""):
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def make_backend(backend: str | Backend | None = None, workers: int = 1,
-                 scheduler: str | None = None) -> Backend:
+                 scheduler: str | None = None, security: Any = None) -> Backend:
     """Choose a backend.
 
     Args:
@@ -276,15 +360,17 @@ def make_backend(backend: str | Backend | None = None, workers: int = 1,
             to choose: Dask when a scheduler is given (or ``SIM_SCHEDULER`` is set),
             else a process pool when ``workers > 1``, else this process.
         workers: processes for the local pool.
-        scheduler: Dask scheduler address (``tcp://host:port``).
+        scheduler: Dask scheduler address (``tcp://host:port`` or ``tls://host:port``).
+        security: Dask TLS settings (:func:`tls_security`) for a ``tls://`` scheduler.
 
     Raises:
-        ValueError: for an unknown backend name or Dask without a scheduler.
+        BackendError: for an unknown backend name or Dask without a scheduler.
+        ClusterUnreachable: when the Dask scheduler does not answer.
 
     """
     if backend is not None and not isinstance(backend, str):
         return backend
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    scheduler, _source = scheduler_address(scheduler)
     if backend is None:
         backend = "dask" if scheduler else "processes" if workers > 1 else "serial"
     if backend == "serial":
@@ -293,7 +379,7 @@ def make_backend(backend: str | Backend | None = None, workers: int = 1,
         return ProcessPool(max(1, workers))
     if backend == "dask":
         if not scheduler:
-            raise ValueError(f"the dask backend needs a scheduler address (--scheduler "
-                             f"tcp://HOST:PORT or {SCHEDULER_ENV})")
-        return DaskCluster(scheduler)
-    raise ValueError(f"unknown backend '{backend}'; allowed: {list(BACKENDS)}")
+            raise BackendError(f"the dask backend needs a scheduler address (--scheduler "
+                               f"tls://HOST:PORT or {SCHEDULER_ENV})")
+        return DaskCluster(scheduler, security=security)
+    raise BackendError(f"unknown backend '{backend}'; allowed: {', '.join(BACKENDS)}")

@@ -151,6 +151,8 @@ def execute(plan: Plan, *, backend: str | Backend | None = None, workers: int = 
         args = [_task_args(plan, t, store if engine.shares_files else None) for t in todo]
         collected: list[Chunk] = []
         for k, result in engine.map(chunk_fn or run_chunk, args):
+            if isinstance(result, OSError):  # writing failed (a full disk): stop, resumable
+                raise result
             if isinstance(result, BaseException):
                 result = _lost_chunk(plan, todo[k], result)
             if store is not None:
@@ -178,7 +180,7 @@ def _task_args(plan: Plan, task: Any, store: RunStore | None) -> tuple:
 
 def _lost_chunk(plan: Plan, task: Any, exc: BaseException) -> Chunk:
     """A chunk whose task failed as a whole: every replication in it is a failure."""
-    error = exc if isinstance(exc, TaskError) else TaskError(str(exc))
+    error = exc if isinstance(exc, TaskError) else TaskError(f"{type(exc).__name__}: {exc}")
     label = plan.entries[task.entry].label
     return Chunk(task.entry, task.chunk, list(task.jobs),
                  failures=[failure_row(label, rep, seed, error) for rep, seed in task.jobs])
@@ -252,20 +254,24 @@ def run(spec: Scenario, replications: int | None = None, seed: int | None = None
     engine = make_backend(backend, workers, scheduler)
     plan = make_plan([Entry(spec.name, spec, sources, source_hash)], replications, seed, days,
                      engine.workers, chunk_size)
-    store = RunStore.create(out, plan, "run", metadata) if out is not None else None
-    runs = execute(plan, backend=engine, store=store, progress=progress, metadata=metadata,
-                   chunk_fn=chunk_fn)
-    if store is None:
-        return runs[spec.name]
+    if out is None:
+        return execute(plan, backend=engine, progress=progress, metadata=metadata,
+                       chunk_fn=chunk_fn)[spec.name]
     from sim.experiment.results import read_run
 
-    return read_run(store.commit())
+    store = RunStore.create(out, plan, "run", metadata)
+    try:
+        execute(plan, backend=engine, store=store, progress=progress, metadata=metadata,
+                chunk_fn=chunk_fn)
+        return read_run(store.commit())
+    finally:
+        store.close()
 
 
 def resume(folder: Path, workers: int = 1, progress: Callable[[int], None] | None = None, *,
            backend: str | Backend | None = None, scheduler: str | None = None,
-           metadata: dict[str, Any] | None = None) -> RunStore:
-    """Finish an interrupted run's missing chunks; the caller commits the folder.
+           metadata: dict[str, Any] | None = None) -> Path:
+    """Finish an interrupted ``sim run``: run its missing chunks, then complete the folder.
 
     Args:
         folder: the run folder given as ``out`` (or its ``.partial`` folder).
@@ -276,14 +282,22 @@ def resume(folder: Path, workers: int = 1, progress: Callable[[int], None] | Non
         metadata: extra entries for ``metadata.json`` (replace those saved).
 
     Returns:
-        The store, with every chunk written and each scenario's files finished.
+        The finished run folder, with the same tables an uninterrupted run would have.
 
     Raises:
         FileNotFoundError: when there is no interrupted run at ``folder``.
+        sim.experiment.lock.RunLocked: when another running process is writing it.
+        ValueError: when it is an interrupted comparison (``sim compare --resume``).
 
     """
     store = RunStore.open(Path(folder))
-    store.extra = {**store.extra, **(metadata or {})}
-    execute(store.plan, backend=backend, workers=workers, scheduler=scheduler, store=store,
-            progress=progress, metadata=store.extra)
-    return store
+    try:
+        if store.kind != "run":
+            raise ValueError(f"{folder} is an interrupted comparison; finish it with "
+                             f"'sim compare --resume {store.final}'")
+        store.extra = {**store.extra, **(metadata or {})}
+        execute(store.plan, backend=backend, workers=workers, scheduler=scheduler, store=store,
+                progress=progress, metadata=store.extra)
+        return store.commit()
+    finally:
+        store.close()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from sim.experiment.files import write_json, write_text_atomic
+from sim.experiment.lock import LOCK_NAME, RunLocked, acquire, describe, holder, is_alive, release, write_lock
 from sim.experiment.plan import Plan
 
 PARTIAL = ".partial"
@@ -53,41 +54,86 @@ class RunStore:
     @classmethod
     def create(cls, out: Path, plan: Plan, kind: str = "run",
                extra: dict[str, Any] | None = None) -> RunStore:
-        """Start a new run folder.
+        """Start a new run folder, locked by this process.
+
+        ``OUT.partial`` appears whole (plan, progress folder and lock are written under a
+        temporary name first), so a run killed at any moment leaves either nothing or a
+        folder ``--resume`` can finish.
 
         Raises:
             FileExistsError: when ``out`` or its in-progress folder exists already.
 
         """
         store = cls(Path(out), plan, kind, extra or {})
-        if store.final.exists():
-            raise FileExistsError(f"{store.final} exists already; choose another --out")
-        if store.partial.exists():
-            raise FileExistsError(f"{store.partial} holds an interrupted run; finish it with "
-                                  f"'sim {'compare' if kind == 'comparison' else 'run'} "
-                                  f"--resume {store.final}'")
-        store.chunks.mkdir(parents=True)
-        write_json(store.partial / "plan.json", {"kind": kind, "plan": plan.to_json(),
-                                                 "extra": store.extra})
+        store.refuse_existing()
+        store.final.parent.mkdir(parents=True, exist_ok=True)
+        _clear_stale_starts(store.final.parent, store.partial.name)
+        tmp = store.final.with_name(f".{store.partial.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "chunks").mkdir(parents=True)
+        write_json(tmp / "plan.json", {"kind": kind, "plan": plan.to_json(),
+                                       "extra": store.extra})
+        write_lock(tmp)
+        try:
+            os.rename(tmp, store.partial)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            store.refuse_existing()  # another process created it meanwhile
+            raise
         return store
+
+    def refuse_existing(self) -> None:
+        """Refuse to start over a finished or an interrupted run.
+
+        Raises:
+            FileExistsError: naming what is there and what to do.
+
+        """
+        command = "compare" if self.kind == "comparison" else "run"
+        if self.final.exists():
+            raise FileExistsError(f"{self.final} exists already (a finished run); choose "
+                                  "another --out")
+        if self.partial.exists():
+            owner = holder(self.partial / LOCK_NAME)
+            if owner is not None and is_alive(owner):
+                raise RunLocked(f"{self.partial} is being written by {describe(owner)}; "
+                                "wait for it to finish or choose another --out")
+            raise FileExistsError(f"{self.partial} holds an interrupted run; finish it with "
+                                  f"'sim {command} --resume {self.final}' or choose another "
+                                  "--out")
 
     @classmethod
     def open(cls, folder: Path) -> RunStore:
-        """Reopen an interrupted run (``folder`` is ``OUT`` or ``OUT.partial``).
+        """Reopen an interrupted run (``folder`` is ``OUT`` or ``OUT.partial``) and lock it.
 
         Raises:
-            FileNotFoundError: when there is no interrupted run there.
+            FileNotFoundError: when there is no interrupted run there (the message says
+                whether the run is complete or absent).
+            RunLocked: when another running process is writing it.
 
         """
         folder = Path(folder)
         final = (folder.with_name(folder.name[:-len(PARTIAL)]) if folder.name.endswith(PARTIAL)
                  else folder)
         partial = final.with_name(final.name + PARTIAL)
-        if not (partial / "plan.json").exists():
-            state = "is complete" if final.exists() else "does not exist"
-            raise FileNotFoundError(f"no interrupted run at {partial} ({final} {state})")
-        saved = json.loads((partial / "plan.json").read_text(encoding="utf-8"))
-        return cls(final, Plan.from_json(saved["plan"]), saved["kind"], saved["extra"])
+        if not partial.exists():
+            if final.exists():
+                _clear_progress(final)  # a run killed just after its last rename
+                raise FileNotFoundError(f"no interrupted run at {final}: the run is complete")
+            raise FileNotFoundError(f"no interrupted run at {final}: nothing there")
+        acquire(partial)
+        try:
+            saved = json.loads((partial / "plan.json").read_text(encoding="utf-8"))
+            return cls(final, Plan.from_json(saved["plan"]), saved["kind"], saved["extra"])
+        except (OSError, ValueError, KeyError) as exc:
+            release(partial)
+            raise FileNotFoundError(f"{partial} cannot be resumed: its plan.json is missing or "
+                                    f"unreadable ({exc}); remove the folder and run again") from None
+
+    def close(self) -> None:
+        """Release the lock (the in-progress folder stays for ``--resume``)."""
+        if self.partial.exists():
+            release(self.partial)
 
     # --------------------------------------------------------------- chunks
 
@@ -169,11 +215,27 @@ class RunStore:
             write_json(folder / "metadata.json", meta)
 
     def commit(self) -> Path:
-        """Rename the finished folder to its final name, then drop the markers."""
+        """Rename the finished folder to its final name, then drop the progress files."""
         os.replace(self.partial, self.final)
-        shutil.rmtree(self.final / "chunks", ignore_errors=True)
-        (self.final / "plan.json").unlink(missing_ok=True)
+        _clear_progress(self.final)
         return self.final
+
+
+def _clear_stale_starts(parent: Path, name: str) -> None:
+    """Remove the temporary folders of runs killed while they were being created."""
+    import psutil
+
+    for path in parent.glob(f".{name}.*.tmp"):
+        pid = path.name[len(name) + 2:-len(".tmp")]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _clear_progress(folder: Path) -> None:
+    """Remove a finished run's progress files (markers, plan, lock) if any are left."""
+    shutil.rmtree(folder / "chunks", ignore_errors=True)
+    for name in ("plan.json", LOCK_NAME):
+        (folder / name).unlink(missing_ok=True)
 
 
 def write_parts(dirs: dict[str, Path], chunk: int, label: str,
@@ -195,8 +257,12 @@ def write_parts(dirs: dict[str, Path], chunk: int, label: str,
             continue
         table = _arrow(label, columns) if columns else _empty_table(kind)
         tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        except OSError as exc:  # pyarrow's errors do not name the file
+            tmp.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def _arrow(label: str, columns: dict[str, np.ndarray]) -> Any:

@@ -307,7 +307,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     path, sep, raw = text.partition("=")
     path, raw = path.strip(), raw.strip()
     if not sep or not path:
-        raise ValueError(f"'{text}': expected PATH=VALUE, e.g. levers.government.pressure=0.6")
+        raise ValueError(f"{text!r}: expected PATH=VALUE, e.g. levers.government.pressure=0.6")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

@@ -185,7 +185,7 @@ class Weapon(Frozen):
     """A weapon type a faction can use (stylised effectiveness values)."""
 
     label: str = Field("", max_length=120, description="Human-readable name.")
-    range_km: float = Field(gt=0, le=5000, description="Operational reach from the home area, km.")
+    range_km: float = Field(ge=1, le=5000, description="Operational reach from the home area, km.")
     hit_probability: Unit = Field(description="Chance an un-intercepted round hits the site.")
     interceptability: Unit = Field(description="Multiplier on a base's air defence.")
     lethality: float = Field(ge=0, le=100, description="Mean injuries per hit on an unhardened "

@@ -267,7 +267,7 @@ def folders(tmp_path_factory):
 @pytest.mark.parametrize(("argv", "message"), [
     (["compare", "no_such_scenario"], "no_such_scenario"),
     (["compare", "baseline", "--reps", "1"], "--reps must be at least 2"),
-    (["compare", "baseline", "--reps", "0"], "--reps must be at least 2"),
+    (["compare", "baseline", "--reps", "0"], "--reps: 0 is outside 1..1000000"),
     (["compare"], "nothing to compare"),
     (["compare", "baseline", "--all-policies"], "not both"),
     (["compare", "baseline", "pressure_led", "--reference", "gaza_truce"],

@@ -100,6 +100,7 @@ def test_an_interrupted_comparison_resumes_to_the_same_tables(from_cli, tmp_path
     first = plan.tasks()[0]
     store.write_chunk(runner.run_chunk(plan.entries[0].scenario, "baseline", 0, first.chunk,
                                        list(first.jobs), plan.days, store.table_dirs(0)))
+    store.close()
     assert (out.with_name(out.name + PARTIAL)).exists()
     ran = []
     real = model_module.simulate
@@ -118,6 +119,6 @@ def test_resume_tells_a_run_from_a_comparison(tmp_path, baseline, capsys):
     from sim.experiment.plan import Entry, make_plan
 
     out = tmp_path / "run"
-    RunStore.create(out, make_plan([Entry("baseline", baseline)], 2, 1, 3), "run")
+    RunStore.create(out, make_plan([Entry("baseline", baseline)], 2, 1, 3), "run").close()
     assert main(["compare", "--resume", str(out)]) == 2
     assert "sim run --resume" in capsys.readouterr().err

@@ -91,7 +91,7 @@ def test_period_table_means_by_period():
 
 def test_cli_validate_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "val"
-    assert main(["validate", "historical_2023_24", "--reps", "3", "--days", "40",
+    assert main(["validate", "historical_2023_24", "--reps", "20", "--days", "40",
                  "--out", str(out)]) == 0
     for name in ("validation.csv", "validation.md", "validation.png", "periods.csv",
                  "metadata.json"):
@@ -100,5 +100,14 @@ def test_cli_validate_writes_table_and_figure(tmp_path, capsys):
     assert set(table["window"]) == {"calibration", "test"}
     assert (table["day"] <= 40).all()
     assert "calibration" in capsys.readouterr().out
-    assert main(["validate", "historical_2023_24", "--reps", "3", "--days", "5",
+    assert main(["validate", "historical_2023_24", "--reps", "20", "--days", "5",
                  "--out", str(out)]) == 2  # the folder exists: refused
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_cli_validate_refuses_too_few_replications_for_its_band(tmp_path, capsys):
+    assert main(["validate", "historical_2023_24", "--reps", "1", "--out",
+                 str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert "at least 20 replications" in err and "5th to 95th percentile" in err
+    assert not (tmp_path / "v").exists()

@@ -125,6 +125,7 @@ def interrupted_copy(baseline, tmp_path, keep_chunks):
         if task.chunk in keep_chunks:
             store.write_chunk(runner.run_chunk(baseline, "baseline", 0, task.chunk,
                                                list(task.jobs), DAYS, store.table_dirs(0)))
+    store.close()  # as a killed run leaves it: its lock released (or stale)
     return out
 
 
