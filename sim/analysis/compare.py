@@ -20,8 +20,8 @@ import pandas as pd
 from sim.analysis.stats import mean_interval
 from sim.model.outcomes import SUMMARY_METRICS
 
-KEY_METRICS = ("attacks", "injuries", "deaths", "strikes", "clashes", "min_stability",
-               "open_confrontation")
+KEY_METRICS = ("attacks", "syria_share", "injuries", "deaths", "strikes", "clashes",
+               "min_stability", "open_confrontation")
 """Outcomes shown in the terminal table and the difference chart."""
 
 COLUMNS = ("scenario", "metric", "reference", "n", "mean", "ci_low", "ci_high", "diff",

@@ -25,11 +25,15 @@ CALIBRATION_END = dt.date(2023, 11, 14)
 
 COLUMNS = ("date", "metric", "value", "qualifier", "scope", "outlet", "title", "source_date",
            "url", "note")
-COMPARED_METRICS = ("cumulative_attacks", "cumulative_injuries", "cumulative_deaths")
+COMPARED_METRICS = ("cumulative_attacks", "cumulative_injuries", "cumulative_deaths",
+                    "cumulative_casualties")
 """Metrics ``sim validate`` compares with the model (cumulative since day 1)."""
 METRICS = (*COMPARED_METRICS, "attack_injuries")
 QUALIFIERS = ("reported", "at_least", "approx", "more_than")
-SCOPES = ("iraq_syria", "iraq_syria_jordan")
+LOWER_BOUNDS = ("at_least", "more_than")
+"""Qualifiers of figures that bound the truth from below: a model band covers such a
+figure when its upper end reaches it."""
+SCOPES = ("iraq_syria", "iraq_syria_jordan", "iraq", "syria")
 _SOURCE_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
@@ -111,18 +115,26 @@ def day_index(date: dt.date, start: dt.date) -> int:
     return (date - start).days + 1
 
 
-def model_column(metric: str, scope: str) -> tuple[str, ...]:
+def model_column(metric: str, scope: str, reported: bool = True) -> tuple[str, ...]:
     """Daily-table columns whose sum is the model's counterpart of a figure.
 
     Attacks are counted by country, so the scope matters; the model does not split
-    injuries or deaths by country, so those use the totals (all sites).
+    injuries or deaths by country, so those use the totals (all sites). Injury
+    figures are compared with what the public count showed (``injuries_reported``,
+    the observation model) unless ``reported`` is False (what happened).
     """
     if metric == "cumulative_attacks":
+        if scope == "iraq":
+            return ("attacks_iraq",)
+        if scope == "syria":
+            return ("attacks_syria",)
         return ("attacks_iraq", "attacks_syria") if scope == "iraq_syria" else ("attacks",)
     if metric == "cumulative_injuries":
-        return ("injuries",)
+        return ("injuries_reported",) if reported else ("injuries",)
     if metric == "cumulative_deaths":
         return ("deaths",)
+    if metric == "cumulative_casualties":
+        return ("injuries_reported", "deaths") if reported else ("injuries", "deaths")
     raise ValueError(f"metric {metric!r} is not compared with the model")
 
 

@@ -6,9 +6,15 @@ the interval covers the figure, and whether the figure lies in the calibration
 window (it may have set parameters) or the test window (it never did). Per window:
 coverage and the mean absolute relative error of the median.
 
-Also the shape of the replay: mean daily attacks by period (before the Gaza truce,
-during it, the resumption, Tower 22 and the days after, the lull), beside the
-record's own rates where it gives them.
+Injury figures are compared with what the public count showed (the observation
+model's reported series); the table gives what happened (incurred) beside it. A
+figure given as a lower bound counts as covered when the band reaches it.
+
+Beside the model: a constant-rate negative-binomial null model fitted to the same
+calibration window (:mod:`sim.analysis.null_model`), with its own band, coverage and
+error per figure. Also the shape of the replay: mean daily attacks by period, the
+Iraq/Syria split at every dated split, and the patterns with their targets
+(:mod:`sim.analysis.patterns`).
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibrate import point_table
+from sim.analysis.null_model import NullModel, fit_null
+from sim.analysis.patterns import pattern_table, split_table
 from sim.analysis.record import (
     CALIBRATION_END,
     COMPARED_METRICS,
+    LOWER_BOUNDS,
     cumulative_by_replication,
     day_index,
     model_at_points,
@@ -51,8 +60,9 @@ PERIODS: tuple[tuple[str, dt.date, dt.date, str], ...] = (
 
 
 def compare(daily: pd.DataFrame, record: pd.DataFrame, start: dt.date, days: int,
-            end: dt.date = CALIBRATION_END) -> pd.DataFrame:
-    """One row per compared figure within the horizon: observed, model band, window.
+            end: dt.date = CALIBRATION_END, null: NullModel | None = None) -> pd.DataFrame:
+    """One row per compared figure within the horizon: observed, model band, window,
+    what happened (incurred) for injury figures, and the null model's band.
 
     Args:
         daily: a run's daily table (all replications).
@@ -60,6 +70,7 @@ def compare(daily: pd.DataFrame, record: pd.DataFrame, start: dt.date, days: int
         start: the run's start date.
         days: the run's horizon.
         end: last day of the calibration window.
+        null: a fitted null model (default: fitted here to the same window).
 
     """
     inside = record["metric"].isin(COMPARED_METRICS) & record["date"].map(
@@ -72,24 +83,55 @@ def compare(daily: pd.DataFrame, record: pd.DataFrame, start: dt.date, days: int
     table["abs_error"] = (table["model_median"] - table["observed"]).abs()
     table["qualifier"] = points["qualifier"].to_numpy()
     table["title"] = points["title"].to_numpy()
+    incurred = np.full(len(points), np.nan)
+    for i, point in enumerate(points.itertuples()):
+        columns = model_column(point.metric, point.scope, reported=False)
+        if columns != model_column(point.metric, point.scope):
+            cum = cumulative_by_replication(daily, columns)
+            incurred[i] = float(cum.loc[day_index(point.date, start)].median())
+    table["incurred_median"] = incurred
+    null = null or fit_null(record, start, end)
+    predicted = null.predict(points)
+    observed = table["observed"].to_numpy()
+    table["null_median"] = predicted["null_median"].to_numpy()
+    table["null_p5"] = predicted["null_p5"].to_numpy()
+    table["null_p95"] = predicted["null_p95"].to_numpy()
+    lower = points["qualifier"].isin(LOWER_BOUNDS).to_numpy()
+    table["null_covered"] = np.where(lower, observed <= table["null_p95"],
+                                     (table["null_p5"] <= observed)
+                                     & (observed <= table["null_p95"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["null_rel_error"] = np.where(observed > 0,
+                                           (table["null_median"] - observed) / observed, np.nan)
     return table
 
 
 def window_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per window (and overall): figures, coverage of the 90% band, mean |relative error|.
+    """Per window (and overall) and per metric: figures, coverage of the 90% band and mean
+    |relative error| of the median, for the model and for the null model.
 
     Relative errors are undefined for figures of 0 (deaths before Tower 22); those count
     for coverage only.
     """
     rows = []
-    for name, part in [*table.groupby("window", sort=False), ("all", table)]:
-        rel = part["rel_error"].dropna().abs()
-        rows.append({"window": name, "figures": len(part), "covered": int(part["covered"].sum()),
-                     "coverage": float(part["covered"].mean()) if len(part) else float("nan"),
-                     "mean_abs_rel_error": float(rel.mean()) if len(rel) else float("nan"),
-                     "figures_with_rel_error": len(rel)})
+    groups = [(w, "all", part) for w, part in table.groupby("window", sort=False)]
+    groups += [(w, m, part) for (w, m), part in table.groupby(["window", "metric"], sort=False)]
+    groups.append(("all", "all", table))
+    for window, metric, part in groups:
+        row = {"window": window, "metric": metric, "figures": len(part)}
+        for who, covered, rel in (("model", "covered", "rel_error"),
+                                  ("null", "null_covered", "null_rel_error")):
+            if covered not in part:
+                continue
+            errors = part[rel].dropna().abs()
+            row[f"{who}_coverage"] = float(part[covered].mean()) if len(part) else np.nan
+            row[f"{who}_mean_abs_rel_error"] = float(errors.mean()) if len(errors) else np.nan
+        rows.append(row)
     order = {"calibration": 0, "test": 1, "all": 2}
-    return pd.DataFrame(rows).sort_values("window", key=lambda s: s.map(order)).reset_index(
+    frame = pd.DataFrame(rows)
+    frame["_w"] = frame["window"].map(order)
+    frame["_m"] = frame["metric"] != "all"
+    return frame.sort_values(["_w", "_m"], kind="stable").drop(columns=["_w", "_m"]).reset_index(
         drop=True)
 
 
@@ -124,10 +166,13 @@ class Validation:
     periods: pd.DataFrame
     end: dt.date
     metadata: dict[str, Any] = field(default_factory=dict)
+    splits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    null: NullModel | None = None
 
     def write(self, out: Path) -> Path:
-        """Write validation.csv, validation.md, periods.csv, validation.png and
-        metadata.json into a new folder, atomically.
+        """Write validation.csv, validation.md, periods.csv, splits.csv, patterns.csv,
+        validation.png and metadata.json into a new folder, atomically.
         """
         return write_folder_atomic(out, self.write_into)
 
@@ -135,11 +180,16 @@ class Validation:
         """Write the files into an existing folder."""
         self.table.to_csv(folder / "validation.csv", index=False)
         self.periods.to_csv(folder / "periods.csv", index=False)
+        self.splits.to_csv(folder / "splits.csv", index=False)
+        self.patterns.to_csv(folder / "patterns.csv", index=False)
         (folder / "validation.md").write_text(self.markdown(), encoding="utf-8")
         plot(self, folder / "validation.png")
         meta = {**self.result.metadata, **self.metadata}
         meta.pop("resolved_scenario", None)
         meta["summary"] = self.summary.to_dict("records")
+        meta["patterns"] = self.patterns.to_dict("records")
+        if self.null is not None:
+            meta["null_model"] = self.null.to_dict()
         (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
 
     def markdown(self) -> str:
@@ -152,11 +202,18 @@ class Validation:
                 f"{self.metadata.get('seed', '?')}, {self.result.metadata.get('days')} days from "
                 f"{spec.run.start_date}. Calibration window: figures dated up to "
                 f"{self.end}; test window: later figures.\n\n")
-        return (head + "## Figures\n\n" + tabulate(shown_table(self.table), headers="keys",
-                                                   tablefmt="github", showindex=False)
-                + "\n\n## By window\n\n" + tabulate(self.summary, headers="keys",
-                                                   tablefmt="github", showindex=False,
-                                                   floatfmt=".3f")
+        md = {"headers": "keys", "tablefmt": "github", "showindex": False}
+        return (head + "## Patterns and targets\n\n" + tabulate(shown_patterns(self.patterns),
+                                                             **md)
+                + "\n\n## Figures\n\nInjury figures are compared with the model's reported "
+                "series (the observation model); `incurred` is what happened. `null_*` is the "
+                "constant-rate negative-binomial null model fitted to the same window.\n\n"
+                + tabulate(shown_table(self.table), **md)
+                + "\n\n## By window and metric: model and null model\n\n"
+                + tabulate(self.summary, floatfmt=".3f", **md)
+                + "\n\n## Share of attacks in Syria at each dated split\n\n"
+                + tabulate(self.splits.assign(date=self.splits["date"].astype(str))
+                           if len(self.splits) else self.splits, floatfmt=".2f", **md)
                 + "\n\n## Daily attacks by period\n\n"
                 + tabulate(self.periods, headers="keys", tablefmt="github", showindex=False,
                            floatfmt=".2f") + "\n")
@@ -164,24 +221,43 @@ class Validation:
 
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """The comparison table formatted for printing (dates, rounded counts, signed errors)."""
-    shown = table[["date", "day", "window", "metric", "scope", "observed", "model_median",
-                   "model_p5", "model_p95", "covered", "rel_error", "outlet"]].copy()
+    shown = table[["date", "window", "metric", "scope", "qualifier", "observed", "model_median",
+                   "model_p5", "model_p95", "covered", "rel_error", "incurred_median",
+                   "null_median", "null_covered", "null_rel_error"]].copy()
     shown["date"] = shown["date"].astype(str)
-    for col in ("observed", "model_median", "model_p5", "model_p95"):
-        shown[col] = shown[col].map(lambda x: f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}")
-    shown["rel_error"] = shown["rel_error"].map(lambda x: "-" if x != x else f"{x:+.2f}")
-    return shown
+    shown["metric"] = shown["metric"].str.replace("cumulative_", "", regex=False)
+    for col in ("observed", "model_median", "model_p5", "model_p95", "incurred_median",
+                "null_median"):
+        shown[col] = shown[col].map(lambda x: "-" if x != x else f"{x:.0f}"
+                                    if float(x).is_integer() else f"{x:.1f}")
+    for col in ("rel_error", "null_rel_error"):
+        shown[col] = shown[col].map(lambda x: "-" if x != x else f"{x:+.2f}")
+    return shown.rename(columns={"model_median": "median", "model_p5": "p5", "model_p95": "p95",
+                                 "incurred_median": "incurred", "null_median": "null",
+                                 "null_rel_error": "null_rel", "qualifier": "qual."})
+
+
+def shown_patterns(patterns: pd.DataFrame) -> pd.DataFrame:
+    """The pattern table formatted for printing (values to two places, met as yes/no)."""
+    shown = patterns.copy()
+    shown["model"] = shown["model"].map(lambda x: f"{x:.2f}" if x == x else "-")
+    shown["met"] = shown["met"].map(lambda m: "-" if m is None else "yes" if m else "NO")
+    return shown[["pattern", "record", "model", "target", "met", "note"]]
 
 
 def validate(result: RunResult, record: pd.DataFrame, end: dt.date = CALIBRATION_END,
              ) -> Validation:
     """Compare a run with the record (pure: no files)."""
     start, days = result.scenario.run.start_date, int(result.metadata["days"])
-    table = compare(result.daily, record, start, days, end)
+    null = fit_null(record, start, end)
+    table = compare(result.daily, record, start, days, end, null)
+    splits = split_table(result.daily, record, start, days, end)
     return Validation(result, table, window_summary(table),
                       period_table(result.daily, start, days), end,
                       {"replications": int(result.metadata["replications"]),
-                       "seed": result.metadata["root_seed"], "calibration_end": end.isoformat()})
+                       "seed": result.metadata["root_seed"], "calibration_end": end.isoformat()},
+                      splits, pattern_table(result.daily, record, table, splits, start, days),
+                      null)
 
 
 def plot(validation: Validation, path: Path) -> None:

@@ -34,12 +34,13 @@ def date_value(text: str) -> dt.date:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``calibrate`` and ``validate`` to the ``sim`` command line."""
     p = sub.add_parser(
-        "calibrate", help="fit base_propensity and casualty_scale to the record's calibration "
+        "calibrate", help="fit five global coefficients to the record's calibration "
         "window and write scenarios/calibration.toml",
-        description="Fit mechanisms.base_propensity and mechanisms.casualty_scale to the "
-        "record's figures dated up to the end of the calibration window (coordinate "
-        "descent: a grid, then bounded Brent, with common random numbers); write the fitted "
-        "values into scenarios/calibration.toml and a report folder. See docs/calibration.md.")
+        description="Fit mechanisms.base_propensity, casualty_scale, substitution, "
+        "relocation_rate and hardening_gain to the record's figures dated up to the end of "
+        "the calibration window (coordinate descent: a grid, then bounded Brent, with common "
+        "random numbers); write the fitted values into scenarios/calibration.toml and a "
+        "report folder. See docs/calibration.md.")
     p.add_argument("--scenario", default="historical_2023_24", metavar="SCENARIO",
                    help="scenario to calibrate (default: historical_2023_24)")
     p.add_argument("--record", type=Path, metavar="FILE",
@@ -155,7 +156,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from sim.analysis.record import CALIBRATION_END
-    from sim.analysis.validate import shown_table, validate
+    from sim.analysis.validate import shown_patterns, shown_table, validate
     from sim.cli.common import progress_bar
     from sim.experiment import runner
     from sim.scenario.load import load_with_sources
@@ -185,6 +186,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(tabulate(shown_table(check.table), headers="keys", showindex=False))
     print()
     print(tabulate(check.summary, headers="keys", showindex=False, floatfmt=".3f"))
+    print()
+    print(tabulate(shown_patterns(check.patterns), headers="keys", showindex=False,
+                   maxcolwidths=[44, 30, None, None, None, 40]))
     print()
     print(tabulate(check.periods.drop(columns=["first", "last"]), headers="keys",
                    showindex=False, floatfmt=".2f"))

@@ -17,6 +17,7 @@ from sim.model import rules
 from sim.model.agents import SLOTS, BaseSite, Command, Government, Militia
 from sim.model.outcomes import summarise
 from sim.model.recorder import Recorder
+from sim.model.reporting import Reporting
 from sim.model.streams import COALITION_DRAWS, Streams
 from sim.scenario.schema import Event, Scenario
 
@@ -33,6 +34,7 @@ class RegionState:
     red_sea: float
     signal: float
     weights: dict[str, float]
+    pause: bool = False
     escalation: float = field(init=False, default=0.0)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -62,7 +64,10 @@ class IraqModel(mesa.Model):
         streams = Streams(seed)
         u = spec.uncertainties
         self.region = RegionState(u.region.gaza, u.region.lebanon, u.region.red_sea,
-                                  u.patron.signal, spec.mechanisms.escalation_weights.model_dump())
+                                  u.patron.signal, spec.mechanisms.escalation_weights.model_dump(),
+                                  u.patron.pause)
+        self.reporting = Reporting(self.days, streams.table("report", "public_count", self.days, 1),
+                                   spec.mechanisms.report_refresh)
         self.weapons = dict(spec.weapons)
         self.government = Government(self, spec.levers.government,
                                      spec.mechanisms.stability_baseline)
@@ -75,12 +80,18 @@ class IraqModel(mesa.Model):
             width = SLOTS * most_teams(spec, faction.name)
             self.militias.append(Militia(
                 self, faction, i, streams.table("attack", faction.name, self.days, width), width,
-                streams.table("clash", faction.name, self.days, 1)))
+                streams.table("clash", faction.name, self.days, 1),
+                streams.table("pause", faction.name, self.days, 1)))
+            if self.region.pause:
+                self.militias[-1].decide_pause(1)
         self.recorder = Recorder([f.name for f in self.militias], list(self.weapons),
                                  spec.run.start_date)
-        self.distances_km = rules.haversine_km(  # faction x site, in one array call
-            np.array([[f.lat] for f in self.militias]), np.array([[f.lon] for f in self.militias]),
-            np.array([b.lat for b in self.bases]), np.array([b.lon for b in self.bases])).tolist()
+        lat, lon = np.array([b.lat for b in self.bases]), np.array([b.lon for b in self.bases])
+        home, syria = (rules.haversine_km(  # faction x site, in one array call per side
+            np.array([[getattr(f, a)] for f in self.militias]),
+            np.array([[getattr(f, o)] for f in self.militias]), lat, lon).tolist()
+            for a, o in (("lat", "lon"), ("syria_lat", "syria_lon")))
+        self.distances_km = list(zip(home, syria, strict=True))
         self.plan_targets()
         self.events_by_day: dict[int, list[Event]] = {}
         for event in spec.events:
@@ -93,7 +104,9 @@ class IraqModel(mesa.Model):
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
-        """One day: events, factions, clashes, coalition, government (stability, review), record."""
+        """One day: events, factions, clashes, coalition, deaths felt, government (stability,
+        embarrassment, review), record.
+        """
         self.day += 1
         for event in self.events_by_day.get(self.day, ()):
             self.apply(event)
@@ -101,6 +114,9 @@ class IraqModel(mesa.Model):
             militia.step()
         self.clashes_today = self.resolve_clashes()
         self.command.step()
+        if deaths := self.recorder.deaths_today:
+            for militia in self.militias:
+                militia.feel_deaths(deaths)
         self.government.step()
         self.record_day()
         if self.day >= self.days:
@@ -150,10 +166,13 @@ class IraqModel(mesa.Model):
         """Close the day in the record with the state values of its end."""
         gov, militias, region = self.government, self.militias, self.region
         n = len(militias)
+        teams = sum([f.teams for f in militias]) or 1
+        self.recorder.reported(self.reporting.close_day(self.day, self.recorder.deaths_today))
         self.recorder.close_day((
             gov.stability, sum([f.hostility for f in militias]) / n,
             sum([f.capability for f in militias]) / n, region.escalation, region.signal,
             gov.accommodation, gov.appeasement, gov.persuasion, gov.pressure,
+            gov.embarrassment, sum([f.syria_share * f.teams for f in militias]) / teams,
             self.confrontation))
 
     # ------------------------------------------------------------------- events
@@ -162,9 +181,13 @@ class IraqModel(mesa.Model):
         """Apply one scheduled event: set the value its parameter path names.
 
         Setting a faction's hostility or stake sets its underlying (baseline) value
-        too; changing a site re-plans every faction's targets.
+        too; changing a site re-plans every faction's targets; declaring a pause has
+        every faction decide whether it complies.
         """
         holder, attribute = self.holder(event.set)
+        if event.set == "uncertainties.patron.pause" and event.value and not self.region.pause:
+            for militia in self.militias:
+                militia.decide_pause(self.day)
         setattr(holder, attribute, event.value)
         if isinstance(holder, Militia) and attribute in ("hostility", "stake"):
             setattr(holder, f"baseline_{attribute}", event.value)
@@ -181,7 +204,7 @@ class IraqModel(mesa.Model):
         holders = {"levers.government": self.government, "levers.coalition": self.command,
                    "levers.government.adaptive": (self.government, "adaptive"),
                    "uncertainties.region": self.region,
-                   "uncertainties.patron": (self.region, "signal")}
+                   "uncertainties.patron": self.region}
         found = holders[".".join(parts[:-1])]
         return found if isinstance(found, tuple) else (found, parts[-1])
 

@@ -13,8 +13,9 @@ import numpy as np
 from sim.scenario.schema import Mechanisms
 
 SUMMARY_METRICS = (
-    "attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28", "injuries",
-    "injuries_day28", "deaths", "deaths_day28", "intercepted", "foiled", "strikes", "clashes",
+    "attacks", "weekly_attack_rate", "peak_week_attacks", "attacks_day28", "syria_share",
+    "injuries", "injuries_day28", "injuries_reported", "deaths", "deaths_day28", "intercepted",
+    "foiled", "strikes", "clashes",
     "min_stability", "final_stability", "open_confrontation", "confrontation_days",
     "days_to_deescalation", "final_mean_capability", "final_mean_hostility",
 )
@@ -52,8 +53,11 @@ def summarise(daily: dict[str, np.ndarray], mechanisms: Mechanisms) -> dict[str,
         "weekly_attack_rate": float(attacks.sum() / len(attacks) * 7),
         "peak_week_attacks": int(weekly.max()),
         "attacks_day28": int(attacks[first28].sum()),
+        "syria_share": (float(daily["attacks_syria"].sum() / attacks.sum()) if attacks.sum()
+                        else float("nan")),
         "injuries": int(injuries.sum()),
         "injuries_day28": int(injuries[first28].sum()),
+        "injuries_reported": int(daily["injuries_reported"].sum()),
         "deaths": int(deaths.sum()),
         "deaths_day28": int(deaths[first28].sum()),
         "intercepted": int(daily["intercepted"].sum()),

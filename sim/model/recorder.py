@@ -15,11 +15,14 @@ import numpy as np
 
 COUNTRIES = ("Iraq", "Syria", "Jordan")
 EVENT_COLUMNS = ("day", "kind", "faction", "base", "weapon", "outcome", "injuries", "deaths")
-COUNT_COLUMNS = ("attacks", "intercepted", "injuries", "deaths", "strikes", "clashes", "foiled")
+COUNT_COLUMNS = ("attacks", "intercepted", "injuries", "deaths", "strikes", "clashes", "foiled",
+                 "injuries_reported")
 """The first daily count columns; per-country, per-faction and per-weapon counts follow."""
-ATTACKS, INTERCEPTED, INJURIES, DEATHS, STRIKES, CLASHES, FOILED = range(len(COUNT_COLUMNS))
+ATTACKS, INTERCEPTED, INJURIES, DEATHS, STRIKES, CLASHES, FOILED, REPORTED = range(
+    len(COUNT_COLUMNS))
 VALUE_COLUMNS = ("stability", "mean_hostility", "mean_capability", "escalation", "patron_signal",
-                 "accommodation", "appeasement", "persuasion", "pressure")
+                 "accommodation", "appeasement", "persuasion", "pressure", "embarrassment",
+                 "syria_launch_share")
 """Daily state values, then the ``open_confrontation`` flag."""
 
 
@@ -87,6 +90,15 @@ class Recorder:
     def attacks_today(self) -> int:
         """Attacks so far today."""
         return self.today[ATTACKS]
+
+    def reported(self, change: int) -> None:
+        """The public injury count changed by ``change`` today (the observation model)."""
+        self.today[REPORTED] += change
+
+    @property
+    def attacks_in_iraq_today(self) -> int:
+        """Attacks so far today on sites in Iraq."""
+        return self.today[self.country_column["Iraq"]]
 
     @property
     def deaths_today(self) -> int:

@@ -179,20 +179,91 @@ def people_hurt(u: float, mean: float, *, dispersion: float) -> int:
     return x
 
 
-def deaths_among(u: float, hurt: int, *, death_rate: float) -> int:
-    """How many of ``hurt`` people die: the binomial quantile of a uniform ``u``."""
-    if hurt <= 0 or death_rate <= 0.0:
+def binomial_quantile(u: float, n: int, p: float) -> int:
+    """The binomial(n, p) quantile of a uniform ``u`` (inverse transform)."""
+    if n <= 0 or p <= 0.0:
         return 0
-    if death_rate >= 1.0:
-        return hurt
-    pmf = (1.0 - death_rate) ** hurt
-    odds = death_rate / (1.0 - death_rate)
+    if p >= 1.0:
+        return n
+    pmf = (1.0 - p) ** n
+    odds = p / (1.0 - p)
     cdf, k = pmf, 0
-    while u >= cdf and k < hurt and pmf > 0.0:
-        pmf *= (hurt - k) / (k + 1) * odds
+    while u >= cdf and k < n and pmf > 0.0:
+        pmf *= (n - k) / (k + 1) * odds
         k += 1
         cdf += pmf
     return k
+
+
+def deaths_among(u: float, hurt: int, *, death_rate: float, clustering: float = 1.0) -> int:
+    """How many of ``hurt`` people die, from one uniform ``u``.
+
+    Deaths cluster: only a share ``clustering`` of hits can kill (a round into
+    sleeping quarters, not into an empty yard), and in those each person dies with
+    chance ``death_rate / clustering`` (capped at 1), so the mean stays ``death_rate``
+    per person while deaths come several at a time. ``u < clustering`` marks a lethal
+    hit, and ``u / clustering`` (again uniform) gives the binomial count in it.
+    """
+    if hurt <= 0 or death_rate <= 0.0 or u >= clustering:
+        return 0
+    return binomial_quantile(u / clustering, hurt, min(1.0, death_rate / clustering))
+
+
+def diagnosis_lag(u: float, *, mean_days: float) -> int:
+    """Days until an injury is diagnosed: the geometric quantile of ``u`` with mean
+    ``mean_days`` (0 = the same day).
+    """
+    if mean_days <= 0.0:
+        return 0
+    p = 1.0 / (1.0 + mean_days)
+    return int(math.log1p(-u) / math.log1p(-p))
+
+
+def syria_share_target(baseline: Num, pressure: Num, embarrassment: Num, *,
+                       substitution: float) -> Num:
+    """Share of a faction's launches it wants to make from eastern Syria.
+
+    Pressure from the Iraqi state and the state's embarrassment push launches across
+    the border, out of the state's reach (substitution, Moore 1998), with diminishing
+    returns: s* = s0 + (1 - s0) x (1 - exp(-substitution x (pressure + embarrassment))).
+    """
+    push = substitution * (pressure + embarrassment)
+    return baseline + (1.0 - baseline) * -(np.expm1(-push) if type(push) is not float
+                                           else math.expm1(-push))
+
+
+def relocation_update(share: Num, target: Num, *, rate: float) -> Num:
+    """One day of relocation: s' = s + rate (s* - s)."""
+    return share + rate * (target - share)
+
+
+def embarrassment_update(embarrassment: Num, attacks_in_iraq: Num, strikes_in_iraq: Num, *,
+                         per_attack: float, per_strike: float, decay: float) -> Num:
+    """One day of the Iraqi state's embarrassment in [0, 1]: attacks on sites in Iraq and
+    coalition strikes on Iraqi soil raise it; it fades.
+
+    E' = clip01(E (1 - decay) + per_attack x attacks + per_strike x strikes).
+    """
+    return clip01(embarrassment * (1.0 - decay) + per_attack * attacks_in_iraq
+                  + per_strike * strikes_in_iraq)
+
+
+def iraq_site_factor(embarrassment: Num, stake: Num, *, avoidance: float) -> Num:
+    """Weight on sites in Iraq, relative to sites elsewhere: factions avoid embarrassing
+    the state at home, those with a stake in it most,
+    1 - embarrassment x (avoidance + (1 - avoidance) x stake).
+    """
+    return clip01(1.0 - embarrassment * (avoidance + (1.0 - avoidance) * stake))
+
+
+def pause_compliance(alignment: Num, *, compliance: float) -> Num:
+    """Chance a faction complies with a declared pause: compliance x alignment."""
+    return clip01(compliance * alignment)
+
+
+def hardening_update(hardening: Num, *, gain: float) -> Num:
+    """A site's hardening after a hit that hurt people: h' = h + gain (1 - h)."""
+    return hardening + gain * (1.0 - hardening)
 
 
 def consent_probability(pressure: Num, appeasement: Num, *, base: float, per_pressure: float,

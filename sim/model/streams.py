@@ -11,8 +11,11 @@ uniforms in every scenario run with that seed.
 
 Streams in use (``STREAMS``): each faction's launch teams (``attack``: per team and
 day, the attack decision, weapon, target, foiling, interception, hit, people hurt,
-deaths), each faction's clash with the state (``clash``), and the coalition command
-(``coalition``: deference, consent, attribution ties). Entities are named (a
+deaths, the side of the border it launches from, brain injuries among the hurt and
+their diagnosis lag), each faction's clash with the state (``clash``), the coalition
+command (``coalition``: deference, consent, attribution ties, the side of the border
+struck), each faction's decision
+on a declared pause (``pause``) and the public injury count's refresh (``report``). Entities are named (a
 faction's or site's name), so adding a faction leaves the others' draws unchanged.
 """
 
@@ -23,11 +26,12 @@ from array import array
 
 import numpy as np
 
-STREAMS: dict[str, int] = {"attack": 1, "clash": 2, "coalition": 3}
+STREAMS: dict[str, int] = {"attack": 1, "clash": 2, "coalition": 3, "pause": 4, "report": 5}
 """Stream identifiers (4 bits)."""
-TEAM_DRAWS = ("attack", "weapon", "target", "foil", "intercept", "hit", "hurt", "death")
+TEAM_DRAWS = ("attack", "weapon", "target", "foil", "intercept", "hit", "hurt", "death",
+              "location", "tbi", "lag")
 """The uniforms each launch team draws each day, in slot order."""
-COALITION_DRAWS = ("defer", "consent", "attribution")
+COALITION_DRAWS = ("defer", "consent", "attribution", "where")
 """The coalition command's uniforms each day, in slot order."""
 DAY_BITS, SLOT_BITS, ENTITY_BITS = 12, 10, 32
 MAX_SLOTS = 1 << SLOT_BITS

@@ -44,6 +44,8 @@ from sim.scenario.schema import Event, Scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 OWN_KEYS = ("name", "description", "notes", "kind")
+APPENDED_LISTS = ("events", "strikes")
+"""Lists a file appends to those of the file it extends (in order)."""
 MAX_FILE_BYTES = 1_000_000
 """Largest scenario file read (a shipped one is under 10 kB)."""
 MAX_EXTENDS = 20
@@ -266,14 +268,14 @@ def _merge(base: dict, over: dict, origins: Origins, file: Path, prefix: tuple,
            variant: bool) -> None:
     for key, value in over.items():
         here = (*prefix, key)
-        if not prefix and key in (*NAMED_LISTS, "events") and isinstance(value, list):
+        if not prefix and key in (*NAMED_LISTS, *APPENDED_LISTS) and isinstance(value, list):
             if variant and not value:
                 raise ScenarioError(file, key, value, f"an empty list changes nothing in a file "
                                     f"that extends another ({key} are patched by name or "
                                     "appended, never removed); delete the line, or give the "
                                     "entries to change")
-            if key == "events":
-                _append_events(base, value, origins, file)
+            if key in APPENDED_LISTS:
+                _append_events(base, value, origins, file, key)
             else:
                 base[key] = _patch_named(base.get(key, []), value, origins, file, key)
         elif isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -283,12 +285,13 @@ def _merge(base: dict, over: dict, origins: Origins, file: Path, prefix: tuple,
             _mark(origins, here, value, file)
 
 
-def _append_events(base: dict, events: list, origins: Origins, file: Path) -> None:
-    start = len(base.get("events", []))
-    base["events"] = [*base.get("events", []), *copy.deepcopy(events)]
+def _append_events(base: dict, events: list, origins: Origins, file: Path,
+                   key: str = "events") -> None:
+    start = len(base.get(key, []))
+    base[key] = [*base.get(key, []), *copy.deepcopy(events)]
     for i in range(len(events)):
-        origins[("events", str(start + i))] = file
-        origins[("events", str(start + i), "#")] = Path(str(i + 1))
+        origins[(key, str(start + i))] = file
+        origins[(key, str(start + i), "#")] = Path(str(i + 1))
 
 
 def _patch_named(items: list, patches: list, origins: Origins, file: Path, kind: str) -> list:

@@ -88,6 +88,9 @@ SECTIONS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
      "array of tables `[[bases]]`, one per site, patched by `name`"),
     ("events", "events[n]", schema.Event,
      "array of tables `[[events]]`, appended to inherited events"),
+    ("strikes", "strikes[n]", schema.Strike,
+     "array of tables `[[strikes]]` (documented coalition strikes), appended to inherited "
+     "ones"),
     ("mechanisms", "mechanisms", schema.Mechanisms,
      "table `[mechanisms]`"),
     ("mechanisms.escalation_weights", "mechanisms.escalation_weights", schema.EscalationWeights,

@@ -40,7 +40,8 @@ SECTION_KIND: dict[str, str] = {
     "weapons": "uncertainty", "factions": "uncertainty", "bases": "uncertainty",
 }
 """The kind of every value under a top-level section (a field may say otherwise)."""
-TEXT_FIELDS = frozenset({"name", "label", "home_area", "description", "notes", "kind", "events"})
+TEXT_FIELDS = frozenset({"name", "label", "home_area", "description", "notes", "kind", "events",
+                         "strikes", "syria_area"})
 """Fields that are names or prose, not parameters."""
 WORLD_SECTIONS = ("factions", "bases", "weapons")
 

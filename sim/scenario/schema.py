@@ -20,40 +20,16 @@ event may set from here.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
-Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
-EVENT: dict[str, Any] = {"event": True}
-"""Field marker: a scheduled event may set this value (``[[events]] set = PATH``)."""
-LEVER_EVENT: dict[str, Any] = {"event": True, "kind": "lever"}
-"""Field marker for world values that are decisions (a site's occupation and troops)."""
+from sim.scenario.fields import EVENT, LEVER_EVENT, Frozen, Ident, Unit, coefficient
+from sim.scenario.mechanisms import EscalationWeights, Mechanisms
 
-
-def coefficient(default: float, high: float, description: str, low: float = 0.0) -> Any:
-    """A bounded non-negative model coefficient (a pydantic field)."""
-    return Field(default, ge=low, le=high, allow_inf_nan=False, description=description)
-
-
-class Frozen(BaseModel):
-    """Base for all scenario objects: immutable, unknown keys refused, no inf or NaN."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle (workers receive the scenario this way) with interned field names.
-
-        Pickle rebuilds the field dictionary with new, un-interned key strings, and
-        CPython's specialised attribute lookup (``LOAD_ATTR_WITH_HINT``) checks key
-        identity: without interning, every ``mechanisms.<coefficient>`` read in a
-        worker takes the slow path and a replication runs about 20% slower there.
-        """
-        fields = {sys.intern(key): value for key, value in state.get("__dict__", {}).items()}
-        super().__setstate__({**state, "__dict__": fields})
+__all__ = ["EVENT", "LEVER_EVENT", "EscalationWeights", "Frozen", "Ident", "Mechanisms", "Unit",
+           "coefficient"]
 
 
 # --------------------------------------------------------------------------- run
@@ -164,11 +140,16 @@ class Region(Frozen):
 
 
 class Patron(Frozen):
-    """The external patron's signal to aligned factions."""
+    """The external patron's signal to aligned factions, and any pause it declares."""
 
     signal: float = Field(
         0.3, ge=-1.0, le=1.0, description="-1 = restrain ... 0 = neutral ... +1 = encourage.",
         json_schema_extra=EVENT)
+    pause: bool = Field(
+        False, description="A declared pause in attacks (a truce the factions say they observe, "
+        "or the patron's call to stand down). When it is declared each faction decides once "
+        "whether to comply (chance pause_compliance x alignment); compliant factions launch "
+        "nothing until it is lifted.", json_schema_extra=EVENT)
 
 
 class Uncertainties(Frozen):
@@ -212,6 +193,14 @@ class Faction(Frozen):
                             json_schema_extra=EVENT)
     stake: Unit = Field(description="Integration in the state (its stake).",
                         json_schema_extra=EVENT)
+    syria_area: str = Field("", max_length=120, description="Name of its operating area in "
+                            "eastern Syria.")
+    syria_lat: float = Field(34.45, ge=-90, le=90, description="Latitude of its launch cells in "
+                             "eastern Syria, degrees (default Abu Kamal).")
+    syria_lon: float = Field(40.92, ge=-180, le=180, description="Longitude of its launch cells "
+                             "in eastern Syria, degrees.")
+    syria_share: Unit = Field(0.0, description="Initial share of its launch teams operating "
+                              "from eastern Syria (out of reach of the Iraqi state).")
     receptiveness: Unit = Field(description="Receptiveness to persuasion.",
                                 json_schema_extra=EVENT)
     tolerance: Unit = Field(description="Tension it tolerates before it fights the state.",
@@ -246,92 +235,6 @@ class Base(Frozen):
                        json_schema_extra=LEVER_EVENT)
 
 
-class EscalationWeights(Frozen):
-    """Weights of the three regional drivers in the escalation index."""
-
-    gaza: float = coefficient(0.6, 10.0, "Weight of the Gaza war.")
-    lebanon: float = coefficient(0.25, 10.0, "Weight of the Lebanese front.")
-    red_sea: float = coefficient(0.15, 10.0, "Weight of the Red Sea front.")
-
-
-class Mechanisms(Frozen):
-    """Model coefficients (see docs/model.md for each formula)."""
-
-    base_propensity: float = Field(-2.6, ge=-20, le=20, allow_inf_nan=False,
-                                   description="Intercept of the attack logit.")
-    w_hostility: float = coefficient(5.0, 20.0, "Logit weight of hostility.")
-    w_escalation: float = coefficient(1.6, 20.0, "Logit weight of regional escalation x "
-                                      "alignment.")
-    w_emboldenment: float = coefficient(6.0, 20.0, "Logit weight of emboldenment.")
-    w_patron: float = coefficient(1.5, 20.0, "Logit weight of the patron's signal x alignment.")
-    w_pressure: float = coefficient(1.2, 20.0, "Logit restraint weight of pressure.")
-    w_deterrence: float = coefficient(1.0, 20.0, "Logit restraint weight of deterrence.")
-    w_stake: float = coefficient(2.5, 20.0, "Logit restraint weight of stake.")
-    escalation_weights: EscalationWeights = Field(default_factory=EscalationWeights)
-    hostility_drift: Unit = Field(0.05, description="Daily return of hostility to its underlying "
-                                  "level.")
-    appeasement_rate: Unit = Field(0.1, description="Daily hostility reduction per appeasement.")
-    persuasion_rate: Unit = Field(0.02, description="Daily reduction of underlying hostility "
-                                  "per (persuasion x receptiveness).")
-    emboldenment_gain: Unit = Field(0.04, description="Emboldenment per day appeased while "
-                                    "attacking.")
-    emboldenment_decay: Unit = Field(0.015, description="Daily decay of emboldenment.")
-    stake_rate: Unit = Field(0.03, description="Daily growth of stake per accommodation.")
-    stake_decay: Unit = Field(0.02, description="Daily return of stake to baseline.")
-    accommodation_capability_gain: float = coefficient(
-        1.0, 10.0, "Capability ceiling gain per (stake x accommodation).")
-    accommodation_resupply_gain: float = coefficient(
-        1.5, 10.0, "Resupply gain per (stake x accommodation).")
-    attack_cost: Unit = Field(0.012, description="Capability used by one attack.")
-    pressure_erosion: Unit = Field(0.01, description="Daily capability eroded per pressure.")
-    foil_rate: Unit = Field(0.35, description="Chance per pressure that an attack is foiled.")
-    tension_rate: Unit = Field(0.04, description="Daily tension per pressure (x (1 - stake/2)).")
-    tension_decay: Unit = Field(0.05, description="Daily decay of tension.")
-    clash_slope: float = coefficient(0.3, 10.0, "Daily clash chance per unit tension over "
-                                     "tolerance.")
-    clash_release: Unit = Field(0.3, description="Share of tension released by a clash.")
-    contagion: Unit = Field(0.12, description="Tension added to other factions by a clash.")
-    confrontation_factions: int = Field(
-        2, ge=1, le=50, description="Distinct factions clashing within the window that start it.")
-    confrontation_window: int = Field(10, ge=1, le=365, description="Window for confrontation, "
-                                      "days.")
-    confrontation_cooldown: int = Field(21, ge=1, le=365, description="Clash-free days that end "
-                                        "it.")
-    stability_baseline: Unit = Field(0.75, description="Stability the state returns to.")
-    stability_recovery: Unit = Field(0.05, description="Daily return of stability to baseline.")
-    stability_attack_cost: Unit = Field(0.001, description="Stability lost per attack.")
-    stability_clash_cost: Unit = Field(0.03, description="Stability lost per clash.")
-    stability_confrontation_cost: Unit = Field(0.005, description="Daily loss in confrontation.")
-    stability_pressure_cost: Unit = Field(0.012, description="Daily loss per pressure over safe.")
-    pressure_safe: Unit = Field(0.4, description="Pressure level that costs no stability.")
-    stability_strike_cost: Unit = Field(0.015, description="Stability lost per coalition strike.")
-    unilateral_multiplier: float = coefficient(2.0, 10.0, "Cost multiplier without consent.")
-    consent_base: Unit = Field(0.3, description="Consent chance with no pressure or appeasement.")
-    consent_pressure: Unit = Field(0.6, description="Consent chance added per pressure.")
-    consent_appeasement: Unit = Field(0.3, description="Consent chance removed per appeasement.")
-    deference: Unit = Field(0.5, description="Strikes withheld per pressure (coalition defers).")
-    strike_damage: Unit = Field(0.15, description="Capability share destroyed by a strike.")
-    strike_deterrence: Unit = Field(0.06, description="Deterrence added to all factions.")
-    revenge: Unit = Field(0.3, description="Hostility added to the struck faction.")
-    solidarity: Unit = Field(0.1, description="Share of the revenge felt by other factions "
-                             "(x alignment).")
-    escalatory_factor: float = coefficient(1.5, 10.0, "Damage and revenge multiplier, "
-                                           "escalatory.")
-    deterrence_decay: Unit = Field(0.05, description="Daily decay of deterrence.")
-    casualty_scale: float = coefficient(1.45, 10.0, "Global multiplier on injuries per hit.")
-    casualty_dispersion: float = coefficient(
-        0.2, 100.0, "Negative-binomial shape of people hurt per hit (small = heavy tail).",
-        low=0.01)
-    death_rate: Unit = Field(0.006, description="Chance that each injury is a death instead.")
-    force_protection_intercept: float = coefficient(0.4, 10.0, "Interception gain per posture.")
-    force_protection_injury: Unit = Field(0.4, description="Injury cut per posture.")
-    deescalation_attacks: int = Field(
-        2, ge=0, le=1000, description="Trailing 7-day attacks at or below which a day counts "
-        "as calm.")
-    deescalation_days: int = Field(14, ge=1, le=365, description="Consecutive calm days for "
-                                   "de-escalation.")
-
-
 # ------------------------------------------------------------------------ events
 
 
@@ -349,6 +252,18 @@ class Event(Frozen):
     set: str = Field(max_length=200, description="What changes: a parameter path (see above).")
     value: bool | int | float | str = Field(description="The new value.")
     note: str = Field("", max_length=500, description="Why (free text).")
+
+
+class Strike(Frozen):
+    """A documented coalition strike, scheduled in a replay (an exogenous input)."""
+
+    day: int = Field(ge=1, le=3650, description="Day of the strike (day 1 = start_date).")
+    faction: Ident = Field(description="The faction struck (its name).")
+    country: Country = Field(strict=False, description="Where the strike fell: Iraq or Syria.")
+    severity: float = Field(1.0, ge=0.0, le=10.0, allow_inf_nan=False,
+                            description="Damage, revenge and deterrence relative to one "
+                            "ordinary strike.")
+    note: str = Field("", max_length=500, description="What happened (free text, with source).")
 
 
 # ---------------------------------------------------------------------- scenario
@@ -374,6 +289,9 @@ class Scenario(Frozen):
     bases: list[Base] = Field(min_length=1, max_length=200, description="Coalition sites.")
     events: list[Event] = Field(default_factory=list, max_length=10_000,
                                 description="Scheduled changes.")
+    strikes: list[Strike] = Field(default_factory=list, max_length=10_000,
+                                  description="Documented coalition strikes, on top of the "
+                                  "command's own decisions.")
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
@@ -382,6 +300,11 @@ class Scenario(Frozen):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{kind}: duplicate name(s) {dupes}")
+        names = {f.name for f in self.factions}
+        for i, strike in enumerate(self.strikes):
+            if strike.faction not in names:
+                raise ValueError(f"strikes[{i + 1}].faction = {strike.faction!r}: no such "
+                                 f"faction; allowed: {sorted(names)}")
         for faction in self.factions:
             unknown = sorted(set(faction.weapons) - set(self.weapons))
             if unknown:

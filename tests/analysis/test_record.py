@@ -43,11 +43,55 @@ def test_both_windows_have_attack_and_injury_figures(record):
         assert {"cumulative_attacks", "cumulative_injuries"} <= set(part["metric"])
 
 
-def test_cumulative_figures_never_fall_within_a_scope(record):
-    for (metric, _scope), part in record.groupby(["metric", "scope"]):
-        if metric.startswith("cumulative"):
-            values = part.sort_values("date")["value"].tolist()
-            assert values == sorted(values), metric
+KNOWN_FALLS = {(dt.date(2023, 10, 30), "cumulative_injuries", "iraq_syria")}
+"""Figures below an earlier figure of the same series, each explained in docs/record.md.
+
+30 Oct 2023: the Pentagon's 21 injured, below the at-least-24 officials gave on 24 Oct.
+"""
+
+
+def test_cumulative_figures_never_fall_within_a_scope_except_known_disagreements(record):
+    falls = set()
+    for (metric, scope), part in record.groupby(["metric", "scope"]):
+        if not metric.startswith("cumulative"):
+            continue
+        highest = -1.0
+        for row in part.sort_values(["date", "row"]).itertuples():
+            # a lower bound below an earlier figure does not contradict it
+            if row.value < highest and row.qualifier not in ("at_least", "more_than"):
+                falls.add((row.date, metric, scope))
+            highest = max(highest, row.value)
+    assert falls == KNOWN_FALLS
+
+
+def test_one_figure_per_date_metric_and_scope(record):
+    assert not record.duplicated(["date", "metric", "scope"]).any()
+
+
+def test_country_scopes_are_only_for_attack_counts(record):
+    by_country = record[record["scope"].isin(["iraq", "syria"])]
+    assert len(by_country) > 0
+    assert (by_country["metric"] == "cumulative_attacks").all()
+
+
+def test_country_splits_add_up_to_the_total(record):
+    attacks = record[record["metric"] == "cumulative_attacks"]
+    checked = 0
+    for date, part in attacks.groupby("date"):
+        by_scope = {row.scope: row for row in part.itertuples()}
+        if not {"iraq", "syria"} <= set(by_scope):
+            continue
+        iraq, syria = by_scope["iraq"], by_scope["syria"]
+        if "iraq_syria" in by_scope:
+            total = by_scope["iraq_syria"]
+            slack = 1 if "approx" in {iraq.qualifier, syria.qualifier, total.qualifier} else 0
+            assert abs(iraq.value + syria.value - total.value) <= slack, date
+            checked += 1
+        if "iraq_syria_jordan" in by_scope:
+            total = by_scope["iraq_syria_jordan"]
+            slack = 1 if "approx" in {iraq.qualifier, syria.qualifier, total.qualifier} else 0
+            assert iraq.value + syria.value <= total.value + slack, date
+    assert checked >= 10
 
 
 def test_calibration_rows_keep_only_the_window(record):
@@ -68,6 +112,14 @@ def test_day_index_and_window():
 def test_model_columns_follow_scope():
     assert model_column("cumulative_attacks", "iraq_syria") == ("attacks_iraq", "attacks_syria")
     assert model_column("cumulative_attacks", "iraq_syria_jordan") == ("attacks",)
+    assert model_column("cumulative_attacks", "iraq") == ("attacks_iraq",)
+    assert model_column("cumulative_attacks", "syria") == ("attacks_syria",)
+    assert model_column("cumulative_casualties", "iraq_syria_jordan") == (
+        "injuries_reported", "deaths")
+    assert model_column("cumulative_casualties", "iraq_syria_jordan", reported=False) == (
+        "injuries", "deaths")
+    assert model_column("cumulative_injuries", "iraq_syria") == ("injuries_reported",)
+    assert model_column("cumulative_injuries", "iraq_syria", reported=False) == ("injuries",)
     with pytest.raises(ValueError):
         model_column("attack_injuries", "iraq_syria")
 

@@ -1,8 +1,9 @@
 """The baseline reproduces, in distribution, the record of MODEL.md's first four weeks.
 
 Record (Newsweek, November 2023, quoting the Pentagon): attacks on most days from
-17 October 2023 at sites in Iraq and Syria, on the order of two a day; at least
-56 U.S. troops injured in roughly the first four weeks; no combat deaths.
+17 October 2023 at sites in Iraq and Syria, on the order of two a day, about half of them in Syria
+by mid-November; at least 56 U.S. troops injured in roughly the first four weeks (the
+public count); no combat deaths.
 """
 
 from __future__ import annotations
@@ -36,21 +37,24 @@ def test_attacks_on_most_days_about_two_a_day() -> None:
     assert 1.4 < per_day < 2.8
 
 
-def test_attacks_spread_over_iraq_and_syria() -> None:
-    daily = first_four_weeks().daily
-    iraq, syria = daily["attacks_iraq"].sum(), daily["attacks_syria"].sum()
-    total = daily["attacks"].sum()
-    assert iraq / total > 0.25 and syria / total > 0.1
+def test_attacks_spread_over_iraq_and_syria_near_the_record_split() -> None:
+    """By 14 November 2023 the Pentagon counted 27 attacks in Iraq and 28 in Syria."""
+    summary = first_four_weeks().summary
+    assert 0.35 < summary["syria_share"].median() < 0.65
     events = first_four_weeks().events.query("kind == 'attack'")
     per_rep_sites = events.groupby("replication")["base"].nunique()
     assert per_rep_sites.median() >= 4
 
 
-def test_injuries_by_day_28_centred_near_56() -> None:
-    injuries = first_four_weeks().summary["injuries_day28"].to_numpy()
-    assert 35 <= np.median(injuries) <= 80
-    low, high = np.percentile(injuries, [5, 95])
+def test_reported_injuries_by_day_28_centred_near_56() -> None:
+    """The public count (the observation model's reported series) near the record's 56-59."""
+    daily = first_four_weeks().daily
+    reported = daily.groupby("replication")["injuries_reported"].sum().to_numpy()
+    incurred = first_four_weeks().summary["injuries_day28"].to_numpy()
+    assert 35 <= np.median(reported) <= 80
+    low, high = np.percentile(reported, [5, 95])
     assert low < 56 < high
+    assert np.median(reported) < np.median(incurred)  # brain injuries are diagnosed late
     # heavy tail: most attacks injure nobody, a few injure many
     events = first_four_weeks().events.query("kind == 'attack'")
     assert (events["injuries"] == 0).mean() > 0.7

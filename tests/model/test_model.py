@@ -64,8 +64,8 @@ def test_setting_a_factions_hostility_sets_its_underlying_level(baseline):
 
 def test_closing_a_site_removes_it_from_every_factions_targets(baseline):
     model = IraqModel(with_events(baseline, (2, "bases.al_tanf.open", False)), seed=1, days=3)
-    reach = lambda: {b.name for m in model.militias for _, _, sites, _ in m.targets  # noqa: E731
-                     for b in sites}
+    reach = lambda: {b.name for m in model.militias for plans in m.targets  # noqa: E731
+                     for _, _, iraq, _, other, _ in plans for b in (*iraq, *other)}
     assert "al_tanf" in reach()
     model.step()
     model.step()
