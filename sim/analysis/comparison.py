@@ -85,6 +85,7 @@ class Options:
     seed: int | None = None
     days: int | None = None
     changes: dict[str, Any] = field(default_factory=dict)
+    engine: str = "agents"
 
 
 def compare(targets: Sequence[str | Path | Scenario], *, reference: str | None = None,
@@ -92,7 +93,8 @@ def compare(targets: Sequence[str | Path | Scenario], *, reference: str | None =
             changes: dict[str, Any] | None = None, workers: int = 1, backend: Any = None,
             scheduler: str | None = None, out: Path | None = None,
             progress: Callable[[int], None] | None = None, command: str = "",
-            before_run: Callable[[Plan], None] | None = None) -> Comparison:
+            before_run: Callable[[Plan], None] | None = None,
+            engine: str = "agents") -> Comparison:
     """Run scenarios with common random numbers and compare each with a reference.
 
     Args:
@@ -112,13 +114,15 @@ def compare(targets: Sequence[str | Path | Scenario], *, reference: str | None =
         command: the command line, for metadata.
         before_run: called with the plan before anything runs (the CLI starts its
             progress bar there).
+        engine: ``"agents"`` or ``"ensemble"`` (the same model on arrays; the same tables
+            for the same seeds).
 
     Raises:
         ComparisonError: targets that cannot be paired or an unknown reference.
         sim.scenario.errors.ScenarioError: a scenario file that is not valid.
 
     """
-    options = Options(reference, replications, seed, days, dict(changes or {}))
+    options = Options(reference, replications, seed, days, dict(changes or {}), engine)
     found = resolve_targets(targets, options.changes)
     chosen = pick_reference(found, options.reference)
     found = [chosen, *[t for t in found if t is not chosen]]
@@ -132,7 +136,8 @@ def compare(targets: Sequence[str | Path | Scenario], *, reference: str | None =
             before_run(plan)
         started = time.perf_counter()
         runs = runner.execute(plan, workers=workers, backend=backend, scheduler=scheduler,
-                              store=store, progress=progress, metadata={"command": command})
+                              store=store, progress=progress,
+                              metadata={"command": command, "engine": engine})
         results = {t.label: t.result for t in found if t.result is not None}
         return _finish(plan, runs, results, extra, store, time.perf_counter() - started)
     finally:
@@ -287,7 +292,7 @@ def plan_for(found: list[Target], reference: Target, options: Options, workers: 
     if not folders:
         root = options.seed if options.seed is not None else reference.spec.run.seed
         return _plan(entries, options.replications or DEFAULT_REPS, root,
-                     options.days or reference.spec.run.days, workers)
+                     options.days or reference.spec.run.days, workers, options.engine)
     first = folders[0].result.metadata  # type: ignore[union-attr]
     for other in folders[1:]:
         meta = other.result.metadata  # type: ignore[union-attr]
@@ -312,12 +317,14 @@ def plan_for(found: list[Target], reference: Target, options: Options, workers: 
         raise ComparisonError(f"{where}: only {len(seeds)} replication; at least 2 are needed")
     if seeds != replication_seeds(root, len(seeds)):
         raise ComparisonError(f"{where}: its seeds are not those of root seed {root}")
-    return _plan(entries, len(seeds), root, days, workers)
+    return _plan(entries, len(seeds), root, days, workers, options.engine)
 
 
-def _plan(entries: list[Entry], replications: int, root: int, days: int, workers: int) -> Plan:
+def _plan(entries: list[Entry], replications: int, root: int, days: int, workers: int,
+          engine: str = "agents") -> Plan:
     try:
-        return make_plan(entries, replications, root, days, workers) if entries else Plan(
+        return make_plan(entries, replications, root, days, workers,
+                         engine=engine) if entries else Plan(
             (), root, replications, days, 1, tuple(replication_seeds(root, replications)))
     except ValueError as exc:
         raise ComparisonError(str(exc)) from None

@@ -12,6 +12,7 @@ from sim.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     UsageError,
+    add_engine_options,
     bounded,
     positive_int,
     timestamp,
@@ -83,6 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="root seed (default: run.seed)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: run.days)")
+    add_engine_options(p)
     p.add_argument("--workers", type=workers_count, default=1, metavar="W",
                    help="worker processes (default 1)")
     p.add_argument("--window-end", type=date_value, metavar="DATE",
@@ -174,7 +176,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} exists already; choose another --out")
     update, close = progress_bar(reps, spec.name)
     try:
-        result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update)
+        result = runner.run(spec, reps, args.seed, args.days, args.workers, progress=update,
+                            engine=args.engine)
     finally:
         close()
     result.metadata["source_hash"] = loaded.source_hash

@@ -92,6 +92,18 @@ def add_run_options(parser: argparse.ArgumentParser, *, workers_default: int | N
     parser.add_argument("--out", type=Path, metavar="DIR", help="output folder")
 
 
+def add_engine_options(parser: argparse.ArgumentParser, *, tables: bool = False) -> None:
+    """``--engine agents|ensemble`` (and ``--tables all|summary``)."""
+    parser.add_argument("--engine", choices=("agents", "ensemble"), default="agents",
+                        help="agents: the Mesa agent model (default); ensemble: the same "
+                        "model on arrays, many replications at once, the same tables for "
+                        "the same seeds (docs/performance.md)")
+    if tables:
+        parser.add_argument("--tables", choices=("all", "summary"), default="all",
+                            help="all: daily, event and summary tables (default); summary: "
+                            "summary.csv only (sweeps of many replications)")
+
+
 def add_set_option(parser: argparse.ArgumentParser) -> None:
     """``--set PATH=VALUE`` (repeatable): override any parameter without writing a file."""
     parser.add_argument("--set", dest="sets", action="append", default=[],

@@ -16,6 +16,7 @@ from sim.cli.common import (
     EXIT_OK,
     UsageError,
     add_backend_options,
+    add_engine_options,
     add_set_option,
     bounded,
     parse_sets,
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="root seed shared by all scenarios (default: the reference's run.seed)")
     add_set_option(p)
     add_backend_options(p, workers_default=None)
+    add_engine_options(p)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: results/compare-<timestamp>)")
     p.add_argument("--resume", type=Path, metavar="DIR",
@@ -106,7 +108,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             result = compare(targets, reference=args.reference, replications=args.reps,
                              seed=args.seed, days=args.days, changes=parse_sets(args.sets),
                              out=out, progress=progress, command=args.command_line,
-                             before_run=start_bar, **backend)
+                             before_run=start_bar, engine=args.engine, **backend)
     except ComparisonError as exc:
         raise UsageError(str(exc)) from None
     finally:

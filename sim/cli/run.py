@@ -12,6 +12,7 @@ from sim.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    add_engine_options,
     add_run_options,
     add_set_option,
     format_intervals,
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", metavar="SCENARIO",
                    help="shipped scenario name or scenario file")
     add_run_options(p)
+    add_engine_options(p, tables=True)
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help="finish an interrupted run in DIR (its --out): only missing "
                    "replications run; scenario, replications, seed and days are the run's")
@@ -111,7 +113,8 @@ def _run(args: argparse.Namespace, engine: object) -> tuple[Path, str, int]:
         result = runner.run(spec, reps, args.seed, args.days, progress=_preparing(update),
                             out=out, metadata={"command": args.command_line, "set": args.sets},
                             sources=tuple(relative(p) for p in loaded.sources),
-                            source_hash=loaded.source_hash, backend=engine)  # type: ignore[arg-type]
+                            source_hash=loaded.source_hash, backend=engine,  # type: ignore[arg-type]
+                            engine=args.engine, tables=args.tables)
     finally:
         close()
     return Path(result.folder), spec.name, reps  # type: ignore[attr-defined]

@@ -23,6 +23,15 @@ MAX_REPLICATIONS: int = registry.parameter("run.replications").high
 MAX_DAYS: int = registry.parameter("run.days").high
 
 
+ENGINES = ("agents", "ensemble")
+"""The two engines of the one model."""
+TABLES = ("all", "summary")
+"""Which tables a run keeps."""
+ENSEMBLE_CHUNK = 10_000
+"""Most rows the ensemble engine advances together in one chunk (memory stays bounded:
+about 1 kB per row and day of horizon with every table, far less with summaries only)."""
+
+
 def replication_seeds(root_seed: int, replications: int) -> list[int]:
     """Integer seeds for each replication, spawned from one root.
 
@@ -70,6 +79,8 @@ class Plan:
     days: int
     chunk_size: int
     seeds: tuple[int, ...] = field(default=(), repr=False)
+    engine: str = "agents"
+    tables: str = "all"
 
     def tasks(self) -> list[Task]:
         """Every chunk of every entry, entry by entry."""
@@ -85,7 +96,8 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         """What ``plan.json`` of a run folder holds (resolved scenarios included)."""
         return {"root_seed": self.root_seed, "replications": self.replications,
-                "days": self.days, "chunk_size": self.chunk_size,
+                "days": self.days, "chunk_size": self.chunk_size, "engine": self.engine,
+                "tables": self.tables,
                 "entries": [{"label": e.label, "sources": list(e.sources),
                              "source_hash": e.source_hash,
                              "scenario": e.scenario.model_dump(mode="json")}
@@ -97,12 +109,14 @@ class Plan:
         entries = [Entry(e["label"], Scenario.model_validate_json(json.dumps(e["scenario"])),
                          tuple(e["sources"]), e["source_hash"]) for e in data["entries"]]
         return make_plan(entries, data["replications"], data["root_seed"], data["days"],
-                         chunk_size=data["chunk_size"])
+                         chunk_size=data["chunk_size"], engine=data.get("engine", "agents"),
+                         tables=data.get("tables", "all"))
 
 
 def make_plan(entries: Sequence[Entry | Scenario], replications: int | None = None,
               seed: int | None = None, days: int | None = None, workers: int = 1,
-              chunk_size: int | None = None) -> Plan:
+              chunk_size: int | None = None, engine: str = "agents", tables: str = "all",
+              ) -> Plan:
     """A plan over ``entries`` with shared seeds.
 
     Args:
@@ -111,7 +125,12 @@ def make_plan(entries: Sequence[Entry | Scenario], replications: int | None = No
         seed: root seed (default: the first scenario's ``run.seed``).
         days: horizon (default: the first scenario's ``run.days``).
         workers: workers the plan will run on (sets the default chunk size).
-        chunk_size: replications per chunk (default :func:`default_chunk_size`).
+        chunk_size: replications per chunk (default :func:`default_chunk_size`; for the
+            ensemble engine, large chunks: :data:`ENSEMBLE_CHUNK` rows at most, enough to
+            give every worker a share).
+        engine: ``"agents"`` (the Mesa agent model) or ``"ensemble"`` (the same model on
+            arrays, :mod:`sim.model.ensemble`).
+        tables: ``"all"`` or ``"summary"`` (no daily table and no event log).
 
     Raises:
         ValueError: for numbers outside the schema's bounds (the message says which).
@@ -127,10 +146,16 @@ def make_plan(entries: Sequence[Entry | Scenario], replications: int | None = No
     check_range("replications", n, 1, MAX_REPLICATIONS)
     check_range("days", horizon, 1, MAX_DAYS)
     check_range("seed", root, 0, 2**63 - 1)
+    if engine not in ENGINES:
+        raise ValueError(f"engine = {engine!r}: allowed: {', '.join(ENGINES)}")
+    if tables not in TABLES:
+        raise ValueError(f"tables = {tables!r}: allowed: {', '.join(TABLES)}")
+    if chunk_size is None and engine == "ensemble":
+        chunk_size = min(ENSEMBLE_CHUNK, max(1, math.ceil(n / max(1, workers))))
     size = chunk_size or default_chunk_size(n * len(items), workers)
     size = math.ceil(n / math.ceil(n / min(size, n)))  # even chunks within a scenario
     return Plan(tuple(unique_labels(items)), root, n, horizon, size,
-                tuple(replication_seeds(root, n)))
+                tuple(replication_seeds(root, n)), engine, tables)
 
 
 def check_range(name: str, value: int, low: int, high: int) -> None:

@@ -51,17 +51,23 @@ class Chunk:
 
 def run_chunk(spec: Scenario, label: str, entry: int, index: int,
               jobs: list[tuple[int, int]], days: int,
-              dirs: dict[str, Path] | None = None) -> Chunk:
+              dirs: dict[str, Path] | None = None, engine: str = "agents",
+              tables: str = "all") -> Chunk:
     """Run a chunk of ``(replication, seed)`` jobs; a replication that raises is recorded.
 
     This is the function every backend runs on its workers. With ``dirs`` (the run
     folder's ``daily.parquet/`` and ``events.parquet/``) the worker writes the chunk's
-    tables there and sends back only the summary rows.
+    tables there and sends back only the summary rows. The ensemble engine runs the
+    whole chunk as one batch (if the batch raises, every replication in it is recorded
+    as failed); ``tables="summary"`` keeps no daily table and no event log.
     """
     from sim.model.model import simulate
 
     started = time.perf_counter()
     chunk = Chunk(entry, index, list(jobs))
+    if engine == "ensemble":
+        _run_batch(spec, label, chunk, days, tables)
+        return _finish(chunk, dirs, label, started)
     dailies, events = [], []
     for rep, seed in jobs:
         try:
@@ -69,15 +75,50 @@ def run_chunk(spec: Scenario, label: str, entry: int, index: int,
         except Exception as exc:
             chunk.failures.append(failure_row(label, rep, seed, exc))
             continue
-        n_days = len(cols.daily["day"])
-        dailies.append({"replication": np.full(n_days, rep, dtype=np.int64), **cols.daily})
-        n_events = len(cols.events["day"])
-        events.append({"replication": np.full(n_events, rep, dtype=np.int64), **cols.events})
+        if tables == "all":
+            n_days = len(cols.daily["day"])
+            dailies.append({"replication": np.full(n_days, rep, dtype=np.int64),
+                            **cols.daily})
+            n_events = len(cols.events["day"])
+            events.append({"replication": np.full(n_events, rep, dtype=np.int64),
+                           **cols.events})
         chunk.summary.append({"scenario": label, "replication": rep, "seed": seed,
                               **cols.summary})
     chunk.daily, chunk.events = _stack(dailies), _stack(events)
+    return _finish(chunk, dirs, label, started)
+
+
+def _run_batch(spec: Scenario, label: str, chunk: Chunk, days: int, tables: str) -> None:
+    """Fill ``chunk`` from one ensemble batch over its jobs."""
+    from sim.model.ensemble import simulate_batch
+
+    reps = np.array([rep for rep, _ in chunk.jobs], dtype=np.int64)
+    seeds = [seed for _, seed in chunk.jobs]
+    try:
+        tally = simulate_batch(spec, seeds, days, tables=tables)
+        summary = tally.summary(spec.mechanisms.deescalation_attacks,
+                                spec.mechanisms.deescalation_days)
+    except Exception as exc:
+        chunk.failures.extend(failure_row(label, rep, seed, exc) for rep, seed in chunk.jobs)
+        return
+    for k, (rep, seed) in enumerate(chunk.jobs):
+        chunk.summary.append({"scenario": label, "replication": int(rep), "seed": seed,
+                              **{name: _scalar(values[k]) for name, values in summary.items()}})
+    if tables == "all":
+        daily = tally.daily_columns()
+        chunk.daily = {"replication": np.repeat(reps, tally.day), **daily}
+        rows, events = tally.event_columns()
+        chunk.events = {"replication": reps[rows], **events}
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar as the Python value the agent engine's summary holds."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _finish(chunk: Chunk, dirs: dict[str, Path] | None, label: str, started: float) -> Chunk:
     if dirs is not None:
-        write_parts(dirs, index, label, {"daily": chunk.daily, "events": chunk.events})
+        write_parts(dirs, chunk.index, label, {"daily": chunk.daily, "events": chunk.events})
         chunk.daily, chunk.events, chunk.written = {}, {}, True
     chunk.seconds = time.perf_counter() - started
     return chunk
@@ -175,7 +216,8 @@ def execute(plan: Plan, *, backend: str | Backend | None = None, workers: int = 
 def _task_args(plan: Plan, task: Any, store: RunStore | None) -> tuple:
     entry = plan.entries[task.entry]
     dirs = store.table_dirs(task.entry) if store is not None else None
-    return (entry.scenario, entry.label, task.entry, task.chunk, list(task.jobs), plan.days, dirs)
+    return (entry.scenario, entry.label, task.entry, task.chunk, list(task.jobs), plan.days, dirs,
+            plan.engine, plan.tables)
 
 
 def _lost_chunk(plan: Plan, task: Any, exc: BaseException) -> Chunk:
@@ -226,7 +268,8 @@ def run(spec: Scenario, replications: int | None = None, seed: int | None = None
         backend: str | Backend | None = None, scheduler: str | None = None,
         out: Path | None = None, metadata: dict[str, Any] | None = None,
         chunk_size: int | None = None, chunk_fn: Callable[..., Chunk] | None = None,
-        sources: tuple[str, ...] = (), source_hash: str = "") -> RunResult:
+        sources: tuple[str, ...] = (), source_hash: str = "", engine: str = "agents",
+        tables: str = "all") -> RunResult:
     """Run one scenario's replications and return its tables.
 
     Args:
@@ -246,23 +289,27 @@ def run(spec: Scenario, replications: int | None = None, seed: int | None = None
         chunk_fn: as for :func:`execute`.
         sources: the scenario's source files (for metadata).
         source_hash: their hash (for metadata).
+        engine: ``"agents"`` or ``"ensemble"`` (the same model on arrays: the same tables,
+            row for row, for the same seeds).
+        tables: ``"all"`` or ``"summary"`` (no daily table and no event log).
 
     Returns:
         The run's tables; identical for any number of workers and any backend.
 
     """
-    engine = make_backend(backend, workers, scheduler)
+    backend_used = make_backend(backend, workers, scheduler)
     plan = make_plan([Entry(spec.name, spec, sources, source_hash)], replications, seed, days,
-                     engine.workers, chunk_size)
+                     backend_used.workers, chunk_size, engine=engine, tables=tables)
+    metadata = {**(metadata or {}), "engine": engine, "tables": tables}
     if out is None:
-        return execute(plan, backend=engine, progress=progress, metadata=metadata,
+        return execute(plan, backend=backend_used, progress=progress, metadata=metadata,
                        chunk_fn=chunk_fn)[spec.name]
     from sim.experiment.results import read_run
 
     store = RunStore.create(out, plan, "run", metadata)
     try:
-        execute(plan, backend=engine, store=store, progress=progress, metadata=metadata,
-                chunk_fn=chunk_fn)
+        execute(plan, backend=backend_used, store=store, progress=progress,
+                metadata=metadata, chunk_fn=chunk_fn)
         return read_run(store.commit())
     finally:
         store.close()

@@ -266,6 +266,107 @@ def hardening_update(hardening: Num, *, gain: float) -> Num:
     return hardening + gain * (1.0 - hardening)
 
 
+# ------------------------------------------- quantiles of many uniforms at once (ensemble)
+# The same recurrences as the scalar functions above, element by element and in the same
+# order of operations, so the ensemble engine draws the counts the agent engine draws.
+
+
+BLOCK = 32
+"""Steps of a quantile recurrence taken at once (a running product and sum over a block
+of counts: the same multiplications and additions, in the same order, as the scalar loop)."""
+
+
+def people_hurt_many(u: np.ndarray, mean: np.ndarray, *, dispersion: float | np.ndarray,
+                     ) -> np.ndarray:
+    """:func:`people_hurt` for arrays of uniforms and means (and shapes)."""
+    u, mean = np.asarray(u, dtype=float), np.asarray(mean, dtype=float)
+    k = np.broadcast_to(np.asarray(dispersion, dtype=float), u.shape)
+    x = np.zeros(u.shape, dtype=np.int64)
+    idx = np.flatnonzero(mean > 0.0)
+    q = mean[idx] / (k[idx] + mean[idx])
+    kk, uu = k[idx], u[idx]
+    pmf = (1.0 - q) ** kk
+    cdf = pmf.copy()
+    xx = np.zeros(len(idx), dtype=np.int64)
+    keep = (uu >= cdf) & (pmf > 0.0)
+    idx, q, kk, uu, pmf, cdf, xx = (a[keep] for a in (idx, q, kk, uu, pmf, cdf, xx))
+    steps = np.arange(BLOCK)
+    while len(idx):
+        n = xx[:, None] + steps[None, :]  # the counts x, x+1, ... this block starts from
+        ratio = (n + kk[:, None]) / (n + 1) * q[:, None]
+        pmfs = np.cumprod(np.concatenate([pmf[:, None], ratio], axis=1), axis=1)[:, 1:]
+        cdfs = np.cumsum(np.concatenate([cdf[:, None], pmfs], axis=1), axis=1)[:, 1:]
+        counts = n + 1
+        stop = ~((uu[:, None] >= cdfs) & (pmfs > 0.0) & (counts < MAX_CASUALTIES))
+        done = stop.any(axis=1)
+        first = np.argmax(stop, axis=1)
+        x[idx[done]] = counts[done, first[done]]
+        go = ~done
+        idx, q, kk, uu = idx[go], q[go], kk[go], uu[go]
+        pmf, cdf, xx = pmfs[go, -1], cdfs[go, -1], counts[go, -1]
+    return x
+
+
+def binomial_quantile_many(u: np.ndarray, n: np.ndarray, p: float | np.ndarray) -> np.ndarray:
+    """:func:`binomial_quantile` for arrays of uniforms, counts (and chances)."""
+    u, n = np.asarray(u, dtype=float), np.asarray(n, dtype=np.int64)
+    p = np.broadcast_to(np.asarray(p, dtype=float), u.shape)
+    out = np.zeros(u.shape, dtype=np.int64)
+    full = (n > 0) & (p >= 1.0)
+    out[full] = n[full]
+    idx = np.flatnonzero((n > 0) & (p > 0.0) & (p < 1.0))
+    if not len(idx):
+        return out
+    ni, ui, pi = n[idx], u[idx], p[idx]
+    pmf = (1.0 - pi) ** ni
+    odds = pi / (1.0 - pi)
+    cdf, k = pmf.copy(), np.zeros(len(idx), dtype=np.int64)
+    keep = (ui >= cdf) & (k < ni) & (pmf > 0.0)
+    idx, ni, ui, pmf, odds, cdf, k = (a[keep] for a in (idx, ni, ui, pmf, odds, cdf, k))
+    steps = np.arange(BLOCK)
+    while len(idx):
+        kk = k[:, None] + steps[None, :]
+        ratio = (ni[:, None] - kk) / (kk + 1) * odds[:, None]
+        pmfs = np.cumprod(np.concatenate([pmf[:, None], ratio], axis=1), axis=1)[:, 1:]
+        cdfs = np.cumsum(np.concatenate([cdf[:, None], pmfs], axis=1), axis=1)[:, 1:]
+        counts = kk + 1
+        stop = ~((ui[:, None] >= cdfs) & (counts < ni[:, None]) & (pmfs > 0.0))
+        done = stop.any(axis=1)
+        first = np.argmax(stop, axis=1)
+        out[idx[done]] = counts[done, first[done]]
+        go = ~done
+        idx, ni, ui, odds = idx[go], ni[go], ui[go], odds[go]
+        pmf, cdf, k = pmfs[go, -1], cdfs[go, -1], counts[go, -1]
+    return out
+
+
+def deaths_among_many(u: np.ndarray, hurt: np.ndarray, *, death_rate: float | np.ndarray,
+                      clustering: float | np.ndarray = 1.0) -> np.ndarray:
+    """:func:`deaths_among` for arrays."""
+    u, hurt = np.asarray(u, dtype=float), np.asarray(hurt, dtype=np.int64)
+    rate = np.broadcast_to(np.asarray(death_rate, dtype=float), u.shape)
+    cluster = np.broadcast_to(np.asarray(clustering, dtype=float), u.shape)
+    lethal = (hurt > 0) & (rate > 0.0) & (u < cluster)
+    out = np.zeros(u.shape, dtype=np.int64)
+    if lethal.any():
+        i = np.flatnonzero(lethal)
+        out[i] = binomial_quantile_many(u[i] / cluster[i], hurt[i],
+                                        np.minimum(1.0, rate[i] / cluster[i]))
+    return out
+
+
+def diagnosis_lag_many(u: np.ndarray, *, mean_days: float | np.ndarray) -> np.ndarray:
+    """:func:`diagnosis_lag` for arrays."""
+    u = np.asarray(u, dtype=float)
+    mean = np.broadcast_to(np.asarray(mean_days, dtype=float), u.shape)
+    out = np.zeros(u.shape, dtype=np.int64)
+    some = mean > 0.0
+    if some.any():
+        p = 1.0 / (1.0 + mean[some])
+        out[some] = (np.log1p(-u[some]) / np.log1p(-p)).astype(np.int64)
+    return out
+
+
 def consent_probability(pressure: Num, appeasement: Num, *, base: float, per_pressure: float,
                         per_appeasement: float) -> Num:
     """Chance the government consents to a coalition strike (else the coalition acts alone)."""

@@ -56,7 +56,7 @@ def test_bad_targets_raise_comparison_errors():
         sim.compare(["baseline"], replications=1, days=3)
 
 
-def failing_chunk(spec, label, entry, index, jobs, days, dirs=None):
+def failing_chunk(spec, label, entry, index, jobs, days, dirs=None, *engine_and_tables):
     """run_chunk in which gaza_truce's replication 1 raises."""
     real = model_module.simulate
     bad = dict(jobs).get(1) if label == "gaza_truce" else None
@@ -68,7 +68,7 @@ def failing_chunk(spec, label, entry, index, jobs, days, dirs=None):
 
     model_module.simulate = simulate
     try:
-        return RUN_CHUNK(spec, label, entry, index, jobs, days, dirs)
+        return RUN_CHUNK(spec, label, entry, index, jobs, days, dirs, *engine_and_tables)
     finally:
         model_module.simulate = real
 

@@ -72,7 +72,7 @@ def boom_for(bad_seeds):
 FAIL_REPLICATION = 3
 
 
-def chunk_with_a_failure(spec, label, entry, index, jobs, days, dirs=None):
+def chunk_with_a_failure(spec, label, entry, index, jobs, days, dirs=None, *engine_and_tables):
     """run_chunk, with replication FAIL_REPLICATION raising (runs in the worker process)."""
     real = model_module.simulate
     bad = dict(jobs).get(FAIL_REPLICATION)
@@ -84,7 +84,7 @@ def chunk_with_a_failure(spec, label, entry, index, jobs, days, dirs=None):
 
     model_module.simulate = simulate
     try:
-        return runner.run_chunk(spec, label, entry, index, jobs, days, dirs)
+        return runner.run_chunk(spec, label, entry, index, jobs, days, dirs, *engine_and_tables)
     finally:
         model_module.simulate = real
 
