@@ -83,19 +83,23 @@ def frame(scenario: str, parts: list[dict[str, np.ndarray]], empty: dict[str, An
     return pd.DataFrame({"scenario": np.full(n, scenario, dtype=object), **columns}, copy=False)
 
 
-def summary_table(spec: Scenario, rows: list[dict[str, Any]],
+def summary_table(spec: Scenario, rows: list[dict[str, Any]] | pd.DataFrame,
                   extra: dict[str, Any] | None = None) -> pd.DataFrame:
     """summary.csv: one row per replication, outcomes beside the levers and uncertainties.
 
     Args:
         spec: the scenario (its levers and uncertainties become columns, by path).
-        rows: summary rows with ``scenario``, ``replication``, ``seed`` and outcomes.
+        rows: summary rows with ``scenario``, ``replication``, ``seed`` and outcomes (a
+            list of dictionaries, or a DataFrame of them).
         extra: more columns of constant value (e.g. the values a sweep set).
 
     """
-    rows = sorted(rows, key=lambda r: r["replication"])
-    summary = pd.DataFrame(rows, columns=["scenario", "replication", "seed", *SUMMARY_METRICS]
-                           if not rows else None)
+    if isinstance(rows, pd.DataFrame):
+        summary = rows.sort_values("replication", kind="stable").reset_index(drop=True)
+    else:
+        rows = sorted(rows, key=lambda r: r["replication"])
+        summary = pd.DataFrame(rows, columns=["scenario", "replication", "seed",
+                                              *SUMMARY_METRICS] if not rows else None)
     for key, value in {**summary_values(spec), **(extra or {})}.items():
         summary[key] = value
     return summary

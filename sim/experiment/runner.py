@@ -101,14 +101,35 @@ def _run_batch(spec: Scenario, label: str, chunk: Chunk, days: int, tables: str)
     except Exception as exc:
         chunk.failures.extend(failure_row(label, rep, seed, exc) for rep, seed in chunk.jobs)
         return
-    for k, (rep, seed) in enumerate(chunk.jobs):
-        chunk.summary.append({"scenario": label, "replication": int(rep), "seed": seed,
-                              **{name: _scalar(values[k]) for name, values in summary.items()}})
+    chunk.summary = SummaryColumns({"scenario": np.full(len(reps), label, dtype=object),
+                                    "replication": reps,
+                                    "seed": np.array(seeds, dtype=np.int64), **summary})
     if tables == "all":
         daily = tally.daily_columns()
         chunk.daily = {"replication": np.repeat(reps, tally.day), **daily}
         rows, events = tally.event_columns()
         chunk.events = {"replication": reps[rows], **events}
+
+
+class SummaryColumns(dict):
+    """A chunk's summary as columns (the ensemble engine's form: a million replications
+    stay a few arrays, not a million dictionaries). Iterating gives the rows, as the
+    agent engine's list of dictionaries does.
+    """
+
+    def __iter__(self) -> Any:  # type: ignore[override]
+        names = list(self.keys())
+        for k in range(len(self["replication"])):
+            yield {name: _scalar(self[name][k]) for name in names}
+
+    def __len__(self) -> int:
+        return len(self["replication"]) if "replication" in self.keys() else 0
+
+    def frame(self) -> Any:
+        """The columns as a DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(dict(self.items()))
 
 
 def _scalar(value: Any) -> Any:
@@ -228,6 +249,19 @@ def _lost_chunk(plan: Plan, task: Any, exc: BaseException) -> Chunk:
                  failures=[failure_row(label, rep, seed, error) for rep, seed in task.jobs])
 
 
+def _summary_rows(chunks: list[Chunk]) -> Any:
+    """The chunks' summary rows as one DataFrame (columns stay columns)."""
+    import pandas as pd
+
+    from sim.model.outcomes import SUMMARY_METRICS
+
+    parts = [c.summary.frame() if isinstance(c.summary, SummaryColumns)
+             else pd.DataFrame(c.summary) for c in chunks if len(c.summary)]
+    if not parts:
+        return pd.DataFrame(columns=["scenario", "replication", "seed", *SUMMARY_METRICS])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _in_memory(plan: Plan, chunks: list[Chunk], wall: float,
                extra: dict[str, Any]) -> dict[str, RunResult]:
     import pandas as pd
@@ -244,11 +278,11 @@ def _in_memory(plan: Plan, chunks: list[Chunk], wall: float,
     results = {}
     for e, entry in enumerate(plan.entries):
         mine = sorted((c for c in chunks if c.entry == e), key=lambda c: c.index)
-        rows = [row for c in mine for row in c.summary]
+        rows = _summary_rows(mine)
         failures = pd.DataFrame([row for c in mine for row in c.failures],
                                 columns=list(FAILURE_COLUMNS))
         meta = run_metadata(entry.scenario, plan.root_seed, plan.days,
-                            [row["seed"] for row in rows], wall, failed=len(failures),
+                            list(rows["seed"]), wall, failed=len(failures),
                             extra={**extra, "label": entry.label, "sources": list(entry.sources),
                                    "source_hash": entry.source_hash,
                                    "chunk_size": plan.chunk_size})

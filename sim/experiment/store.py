@@ -175,7 +175,7 @@ class RunStore:
                         {"daily": chunk.daily, "events": chunk.events})
         write_json(self._marker(chunk.entry, chunk.index), {
             "entry": chunk.entry, "chunk": chunk.index, "jobs": chunk.jobs,
-            "seconds": chunk.seconds, "summary": chunk.summary, "failures": chunk.failures},
+            "seconds": chunk.seconds, "summary": list(chunk.summary), "failures": chunk.failures},
             durable=False)
 
     # ------------------------------------------------------------- finishing

@@ -17,10 +17,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import rules
-from sim.model.ensemble_day import RestOfTheDay, at
-from sim.model.ensemble_state import faction_matrix, mechanisms, row_values, site_matrix
+from sim.model.ensemble_day import RestOfTheDay, at, col
+from sim.model.ensemble_state import (
+    POLICIES,
+    faction_matrix,
+    mechanisms,
+    row_values,
+    site_matrix,
+)
 from sim.model.ensemble_tables import Tally
-from sim.model.streams import COALITION_DRAWS, TEAM_DRAWS, counter, uniforms
+from sim.model.streams import COALITION_DRAWS, SLOT_BITS, TEAM_DRAWS, counter, uniforms
 from sim.scenario.schema import Event, Scenario
 
 (ATTACK, WEAPON, TARGET, FOIL, INTERCEPT, HIT, HURT, DEATH, LOCATION, TBI,
@@ -30,7 +36,6 @@ HOME, SYRIA = 0, 1
 """Where a launch team operates from (as in :mod:`sim.model.agents`, which this module
 does not import: it needs no Mesa)."""
 DEFER, CONSENT, ATTRIBUTION, WHERE = range(len(COALITION_DRAWS))
-POLICIES = ("none", "proportional", "escalatory")
 GOVERNMENT_LEVERS = ("accommodation", "appeasement", "persuasion", "pressure")
 FACTION_FIELDS = ("hostility", "stake", "capability", "emboldenment", "alignment",
                   "receptiveness", "tolerance", "resupply", "teams", "syria_share")
@@ -109,6 +114,15 @@ class Ensemble(RestOfTheDay):
                            rules.haversine_km(f.syria_lat, f.syria_lon, lat, lon).tolist())
                           for f in spec.factions]
         self.plan_targets()
+        self.team_faction = np.array([i for i, t in enumerate(self.max_teams) for _ in range(t)],
+                                     dtype=np.int64)
+        self.team_index = np.array([k for t in self.max_teams for k in range(t)], dtype=np.int64)
+        self.team_counters = np.stack([  # day-1 coordinates of each team's slots
+            counter("attack", self.names[i], 1, k * SLOTS + np.arange(SLOTS))
+            for i, k in zip(self.team_faction, self.team_index, strict=True)]).reshape(
+            len(self.team_faction), SLOTS)
+        self.clash_counters = np.array([counter("clash", name, 1, 0) for name in self.names],
+                                       dtype=np.uint64)[None, :]
         self.events_by_day: dict[int, list[Event]] = {}
         for event in spec.events:
             self.events_by_day.setdefault(event.day, []).append(event)
@@ -160,6 +174,7 @@ class Ensemble(RestOfTheDay):
                 weights_by_side.append(list(np.cumsum([p[1] for p in plans]).tolist()))
             self.targets.append(plans_by_side)
             self.target_weights.append(weights_by_side)
+        self.reachable = np.array([[bool(side) for side in plans] for plans in self.targets])
 
     def _cumulative(self, part: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
         total, cum = 0.0, []
@@ -177,18 +192,24 @@ class Ensemble(RestOfTheDay):
         return self
 
     def step(self) -> None:
-        """One day for every row, in the agent engine's order."""
+        """One day for every row, in the agent engine's order.
+
+        The factions' part of the day runs for all factions and launch teams at once:
+        no faction's response to the levers depends on another's attacks that day, and
+        the one thing that does carry over from attack to attack within a day (the
+        command's adaptation after an injurious hit) is applied hit by hit, in the
+        agent engine's order of factions and teams (:meth:`receive`).
+        """
         self.day += 1
         self.tally.new_day()
         for event in self.events_by_day.get(self.day, ()):
             self.apply(event)
-        for i, name in enumerate(self.names):
-            self.respond_to_levers(i)
-            launched = self.attack(i, name)
-            self.learn(i, launched)
-            u = self.draws("clash", name, [0], np.arange(self.rows))[:, 0]
-            self.clashed[:, i] = u < rules.clash_probability(
-                self.f["tension"][:, i], self.f["tolerance"][:, i], slope=self.m.clash_slope)
+        self.respond_to_levers()
+        launched = self.attack()
+        self.learn(launched)
+        u = uniforms(self.seeds[:, None], self.clash_counters + self.day_offset())
+        self.clashed = u < rules.clash_probability(self.f["tension"], self.f["tolerance"],
+                                                   slope=col(self.m.clash_slope))
         clashes = self.resolve_clashes()
         strike_cost, strikes_in_iraq = self.command()
         deaths = self.tally.today_column("deaths")
@@ -197,85 +218,91 @@ class Ensemble(RestOfTheDay):
         self.government(clashes, strike_cost, strikes_in_iraq)
         self.record_day(deaths)
 
-    def respond_to_levers(self, i: int) -> None:
-        """Faction ``i`` feels the levers (the agent engine's ``respond_to_levers``)."""
-        f, m, g = self.f, self.m, self.gov
-        f["baseline_hostility"][:, i] = rules.persuasion_update(
-            f["baseline_hostility"][:, i], g["persuasion"], f["receptiveness"][:, i],
-            rate=m.persuasion_rate)
-        f["hostility"][:, i] = rules.hostility_update(
-            f["hostility"][:, i], f["baseline_hostility"][:, i], g["appeasement"],
-            drift=m.hostility_drift, appeasement_rate=m.appeasement_rate)
-        f["stake"][:, i] = rules.stake_update(f["stake"][:, i], f["baseline_stake"][:, i],
-                                              g["accommodation"], rate=m.stake_rate,
-                                              decay=m.stake_decay)
-        ceiling = rules.capability_ceiling(f["stake"][:, i], g["accommodation"],
-                                           gain=m.accommodation_capability_gain)
-        f["capability"][:, i] = rules.capability_update(
-            f["capability"][:, i], ceiling, f["resupply"][:, i], g["pressure"],
-            f["stake"][:, i], g["accommodation"], resupply_gain=m.accommodation_resupply_gain,
-            erosion=m.pressure_erosion)
-        f["tension"][:, i] = rules.tension_update(f["tension"][:, i], g["pressure"],
-                                                  f["stake"][:, i], rate=m.tension_rate,
-                                                  decay=m.tension_decay)
-        f["deterrence"][:, i] = f["deterrence"][:, i] * (1.0 - m.deterrence_decay)
-        target = rules.syria_share_target(f["baseline_syria_share"][:, i], g["pressure"],
-                                          self.embarrassment, substitution=m.substitution)
-        f["syria_share"][:, i] = rules.relocation_update(f["syria_share"][:, i], target,
-                                                         rate=m.relocation_rate)
+    def day_offset(self) -> np.uint64:
+        """What today adds to a day-1 counter (the day field of the coordinate)."""
+        return np.uint64(self.day - 1) << np.uint64(SLOT_BITS)
 
-    def chances(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Faction ``i``'s chance per launch team, from home and from Syria."""
+    def respond_to_levers(self) -> None:
+        """Every faction feels the levers (the agent engine's ``respond_to_levers``)."""
+        f, m, g = self.f, self.m, {k: v[:, None] for k, v in self.gov.items()}
+        f["baseline_hostility"] = rules.persuasion_update(
+            f["baseline_hostility"], g["persuasion"], f["receptiveness"],
+            rate=col(m.persuasion_rate))
+        f["hostility"] = rules.hostility_update(
+            f["hostility"], f["baseline_hostility"], g["appeasement"],
+            drift=col(m.hostility_drift), appeasement_rate=col(m.appeasement_rate))
+        f["stake"] = rules.stake_update(f["stake"], f["baseline_stake"], g["accommodation"],
+                                        rate=col(m.stake_rate), decay=col(m.stake_decay))
+        ceiling = rules.capability_ceiling(f["stake"], g["accommodation"],
+                                           gain=col(m.accommodation_capability_gain))
+        f["capability"] = rules.capability_update(
+            f["capability"], ceiling, f["resupply"], g["pressure"], f["stake"],
+            g["accommodation"], resupply_gain=col(m.accommodation_resupply_gain),
+            erosion=col(m.pressure_erosion))
+        f["tension"] = rules.tension_update(f["tension"], g["pressure"], f["stake"],
+                                            rate=col(m.tension_rate), decay=col(m.tension_decay))
+        f["deterrence"] = f["deterrence"] * (1.0 - col(m.deterrence_decay))
+        target = rules.syria_share_target(f["baseline_syria_share"], g["pressure"],
+                                          self.embarrassment[:, None],
+                                          substitution=col(m.substitution))
+        f["syria_share"] = rules.relocation_update(f["syria_share"], target,
+                                                   rate=col(m.relocation_rate))
+
+    def chances(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each faction's chance per launch team, from home and from Syria: (rows, F)."""
         f, m = self.f, self.m
         motive = rules.attack_motive(
-            f["hostility"][:, i], self.escalation, f["alignment"][:, i],
-            f["emboldenment"][:, i], self.signal, base=m.base_propensity,
-            w_hostility=m.w_hostility, w_escalation=m.w_escalation,
-            w_emboldenment=m.w_emboldenment, w_patron=m.w_patron)
-        return tuple(rules.attack_probability(f["capability"][:, i], motive,
-                                              rules.attack_restraint(
-            pressure, f["deterrence"][:, i], f["stake"][:, i], w_pressure=m.w_pressure,
-            w_deterrence=m.w_deterrence, w_stake=m.w_stake))
-            for pressure in (self.gov["pressure"], 0.0))
+            f["hostility"], self.escalation[:, None], f["alignment"], f["emboldenment"],
+            self.signal[:, None], base=col(m.base_propensity), w_hostility=col(m.w_hostility),
+            w_escalation=col(m.w_escalation), w_emboldenment=col(m.w_emboldenment),
+            w_patron=col(m.w_patron))
+        return tuple(np.broadcast_to(rules.attack_probability(
+            f["capability"], motive, rules.attack_restraint(
+                pressure, f["deterrence"], f["stake"], w_pressure=col(m.w_pressure),
+                w_deterrence=col(m.w_deterrence), w_stake=col(m.w_stake))), f["stake"].shape)
+            for pressure in (self.gov["pressure"][:, None], 0.0))
 
-    def attack(self, i: int, name: str) -> np.ndarray:
-        """Faction ``i``'s launch teams, one after another; returns attacks launched per row."""
-        f, m = self.f, self.m
-        launched = np.zeros(self.rows, dtype=np.int64)
-        able = (f["teams"][:, i] > 0) & ~(self.complying[:, i] & self.pause)
-        if not able.any():
+    def attack(self) -> np.ndarray:
+        """Every launch team of every faction, in the agent engine's order (faction, then
+        team); returns attacks launched per row and faction.
+        """
+        f, m, n = self.f, self.m, self.rows
+        launched = np.zeros((n, len(self.names)), dtype=np.int64)
+        able = (f["teams"] > 0) & ~(self.complying & self.pause[:, None])
+        of, team = self.team_faction, self.team_index
+        exists = able[:, of] & (f["teams"][:, of] > team[None, :])
+        if not exists.any():
             return launched
-        home, syria = (np.broadcast_to(c, (self.rows,)) for c in self.chances(i))
-        foil = m.foil_rate * self.gov["pressure"]
-        foil = np.broadcast_to(foil, (self.rows,))
-        at_home = np.broadcast_to(rules.iraq_site_factor(
-            self.embarrassment, f["stake"][:, i], avoidance=m.avoidance), (self.rows,))
-        for team in range(self.max_teams[i]):
-            rows = np.flatnonzero(able & (f["teams"][:, i] > team))
-            if not len(rows):
-                continue
-            first = self.draws("attack", name, [team * SLOTS + LOCATION, team * SLOTS + ATTACK],
-                               rows)
-            where = np.where(first[:, 0] < f["syria_share"][rows, i], SYRIA, HOME)
-            chance = np.where(where == SYRIA, syria[rows], home[rows])
-            go = first[:, 1] < chance
-            for side in (HOME, SYRIA):
-                if not self.targets[i][side]:
-                    go &= where != side
-            rows, where = rows[go], where[go]
-            if not len(rows):
-                continue
-            u = self.draws("attack", name, [team * SLOTS + k for k in range(SLOTS)], rows)
-            weapon, site = self.choose_targets(i, where, u[:, WEAPON], u[:, TARGET],
-                                               at_home[rows])
-            foiled = (where == HOME) & (u[:, FOIL] < foil[rows])
-            if foiled.any():
-                self.tally.foiled(rows[foiled], i, site[foiled], weapon[foiled])
-            keep = ~foiled
-            rows, u, weapon, site = rows[keep], u[keep], weapon[keep], site[keep]
-            f["capability"][rows, i] = np.maximum(0.0, f["capability"][rows, i] - m.attack_cost)
-            self.receive(rows, i, weapon, site, u)
-            launched[rows] += 1
+        home, syria = self.chances()
+        first = uniforms(self.seeds[:, None, None],
+                         self.team_counters[None, :, [LOCATION, ATTACK]] + self.day_offset())
+        where = np.where(first[:, :, 0] < f["syria_share"][:, of], SYRIA, HOME)
+        chance = np.where(where == SYRIA, syria[:, of], home[:, of])
+        go = exists & (first[:, :, 1] < chance) & self.reachable[of, where]
+        rows, slot = np.nonzero(go)  # row by row, teams in the agent engine's order
+        if not len(rows):
+            return launched
+        where, faction = where[rows, slot], of[slot]
+        u = uniforms(self.seeds[rows][:, None], self.team_counters[slot] + self.day_offset())
+        weapon = np.zeros(len(rows), dtype=np.int64)
+        site = np.zeros(len(rows), dtype=np.int64)
+        at_home = rules.iraq_site_factor(self.embarrassment[:, None], f["stake"],
+                                         avoidance=col(m.avoidance))
+        at_home = np.broadcast_to(at_home, f["stake"].shape)
+        for i in np.unique(faction):
+            k = np.flatnonzero(faction == i)
+            weapon[k], site[k] = self.choose_targets(i, where[k], u[k, WEAPON], u[k, TARGET],
+                                                     at_home[rows[k], i])
+        foil = np.broadcast_to(m.foil_rate * self.gov["pressure"], (n,))
+        foiled = (where == HOME) & (u[:, FOIL] < foil[rows])
+        kept = ~foiled
+        np.add.at(launched, (rows[kept], faction[kept]), 1)
+        for k in range(int(launched.max(initial=0))):  # attack by attack, as the agents do
+            more = launched > k
+            f["capability"][more] = np.maximum(0.0, f["capability"][more]
+                                               - np.broadcast_to(col(m.attack_cost),
+                                                                 launched.shape)[more])
+        self.receive(rows, faction, weapon, site, u, foiled)
         return launched
 
     def choose_targets(self, i: int, where: np.ndarray, u_weapon: np.ndarray,
@@ -313,57 +340,70 @@ class Ensemble(RestOfTheDay):
                 weapon[j] = w
         return weapon, site
 
-    def receive(self, rows: np.ndarray, i: int, weapon: np.ndarray, site: np.ndarray,
-                u: np.ndarray) -> None:
-        """Resolve attacks that reached their sites (one per row): intercepted, no effect,
-        or a hit with its casualties; record them.
+    def receive(self, rows: np.ndarray, faction: np.ndarray, weapon: np.ndarray,
+                site: np.ndarray, u: np.ndarray, foiled: np.ndarray) -> None:
+        """Resolve the day's attempts (foiled before launch, or reached their sites:
+        intercepted, no effect, or a hit with its casualties) and record them.
+
+        Hits change every site's hardening when they hurt people, so hits are taken in
+        the order of the attempts within each row: first hits of every row, then
+        second hits, and so on.
         """
         m = self.m
-        interceptability = self.weapon_interceptability[weapon]
-        hit_chance = self.weapon_hit[weapon]
-        lethality = self.weapon_lethality[weapon]
         posture = self.force_protection[rows]
-        intercepted = u[:, INTERCEPT] < rules.intercept_probability(
-            self.air_defence[rows, site], interceptability, posture,
-            gain=at(m.force_protection_intercept, rows))
-        hit = ~intercepted & (u[:, HIT] < hit_chance)
+        intercepted = ~foiled & (u[:, INTERCEPT] < rules.intercept_probability(
+            self.air_defence[rows, site], self.weapon_interceptability[weapon], posture,
+            gain=at(m.force_protection_intercept, rows)))
+        hit = ~foiled & ~intercepted & (u[:, HIT] < self.weapon_hit[weapon])
         injuries = np.zeros(len(rows), dtype=np.int64)
         deaths = np.zeros(len(rows), dtype=np.int64)
-        if hit.any():
-            h = np.flatnonzero(hit)
-            r = rows[h]
-            mean = rules.mean_injuries(lethality[h], self.hardening[r, site[h]], posture[h],
-                                       scale=at(m.casualty_scale, r),
-                                       protection_cut=at(m.force_protection_injury, r))
-            hurt = rules.people_hurt_many(u[h, HURT], mean,
-                                          dispersion=at(m.casualty_dispersion, r))
-            dead = rules.deaths_among_many(u[h, DEATH], hurt, death_rate=at(m.death_rate, r),
-                                           clustering=at(m.death_clustering, r))
-            deaths[h], injuries[h] = dead, hurt - dead
-            adapted = r[hurt > 0]
-            if len(adapted):
-                self.hardening[adapted] = rules.hardening_update(
-                    self.hardening[adapted], gain=at(m.hardening_gain, adapted)[:, None]
-                    if np.ndim(m.hardening_gain) else m.hardening_gain)
-            hurt_rows = np.flatnonzero(injuries > 0)
-            if len(hurt_rows):
-                rr = rows[hurt_rows]
-                brain = rules.binomial_quantile_many(u[hurt_rows, TBI], injuries[hurt_rows],
-                                                     at(m.tbi_share, rr))
-                lag = rules.diagnosis_lag_many(u[hurt_rows, LAG],
-                                               mean_days=at(m.tbi_lag_days, rr))
-                np.add.at(self.arrivals, (rr, self.day), injuries[hurt_rows] - brain)
-                late = (brain > 0) & (self.day + lag <= self.days)
-                np.add.at(self.arrivals, (rr[late], self.day + lag[late]), brain[late])
-        outcome = np.where(intercepted, 0, np.where(hit, 1, 2))
-        self.tally.attacks(rows, i, site, weapon, outcome, injuries, deaths)
+        hits = np.flatnonzero(hit)
+        if len(hits):
+            hit_rows = rows[hits]
+            starts = np.r_[True, hit_rows[1:] != hit_rows[:-1]]
+            index = np.arange(len(hits))
+            rank = index - np.maximum.accumulate(np.where(starts, index, 0))
+            for r in range(int(rank.max()) + 1):
+                h = hits[rank == r]
+                self.resolve_hits(h, rows[h], site[h], weapon[h], posture[h], u[h],
+                                  injuries, deaths)
+        outcome = np.where(foiled, 3, np.where(intercepted, 0, np.where(hit, 1, 2)))
+        self.tally.attempts(rows, faction, site, weapon, outcome, injuries, deaths)
 
-    def learn(self, i: int, launched: np.ndarray) -> None:
-        """Emboldenment of faction ``i`` (attacks pay when appeased)."""
+    def resolve_hits(self, h: np.ndarray, r: np.ndarray, site: np.ndarray, weapon: np.ndarray,
+                     posture: np.ndarray, u: np.ndarray, injuries: np.ndarray,
+                     deaths: np.ndarray) -> None:
+        """Casualties of hits in distinct rows; the command adapts where people were hurt."""
         m = self.m
-        self.f["emboldenment"][:, i] = rules.emboldenment_update(
-            self.f["emboldenment"][:, i], self.gov["appeasement"],
-            (launched > 0).astype(float), gain=m.emboldenment_gain, decay=m.emboldenment_decay)
+        mean = rules.mean_injuries(self.weapon_lethality[weapon], self.hardening[r, site],
+                                   posture, scale=at(m.casualty_scale, r),
+                                   protection_cut=at(m.force_protection_injury, r))
+        hurt = rules.people_hurt_many(u[:, HURT], mean, dispersion=at(m.casualty_dispersion, r))
+        dead = rules.deaths_among_many(u[:, DEATH], hurt, death_rate=at(m.death_rate, r),
+                                       clustering=at(m.death_clustering, r))
+        deaths[h], injuries[h] = dead, hurt - dead
+        adapted = r[hurt > 0]
+        if len(adapted):
+            gain = m.hardening_gain
+            self.hardening[adapted] = rules.hardening_update(
+                self.hardening[adapted],
+                gain=gain[adapted][:, None] if isinstance(gain, np.ndarray) else gain)
+        sick = np.flatnonzero(hurt - dead > 0)
+        if len(sick):
+            rr, hurt_now = r[sick], (hurt - dead)[sick]
+            brain = rules.binomial_quantile_many(u[sick, TBI], hurt_now, at(m.tbi_share, rr))
+            lag = rules.diagnosis_lag_many(u[sick, LAG], mean_days=at(m.tbi_lag_days, rr))
+            np.add.at(self.arrivals, (rr, self.day), hurt_now - brain)
+            late = (brain > 0) & (self.day + lag <= self.days)
+            np.add.at(self.arrivals, (rr[late], self.day + lag[late]), brain[late])
+
+    def learn(self, launched: np.ndarray) -> None:
+        """Emboldenment of every faction (attacks pay when appeased)."""
+        m = self.m
+        self.f["emboldenment"] = rules.emboldenment_update(
+            self.f["emboldenment"], self.gov["appeasement"][:, None],
+            (launched > 0).astype(float), gain=col(m.emboldenment_gain),
+            decay=col(m.emboldenment_decay))
 
     def decide_pause(self, day: int, rows: np.ndarray) -> None:
         """A pause is declared on ``day`` in ``rows``: each faction decides once."""

@@ -1,8 +1,7 @@
-"""The ensemble engine's day after the factions: events, clashes, the coalition command,
-the government, and the close of the day, each for every row at once.
+"""The ensemble engine's day after the factions: events, clashes, command, government, close.
 
-Each method mirrors its agent-engine counterpart (:mod:`sim.model.model`,
-:mod:`sim.model.agents`) line for line on arrays; the engine class
+Each runs for every row at once and mirrors its agent-engine counterpart
+(:mod:`sim.model.model`, :mod:`sim.model.agents`) line for line on arrays; the engine class
 (:class:`sim.model.ensemble.Ensemble`) mixes them in.
 """
 
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from sim.model import rules
+from sim.model.ensemble_state import POLICIES
 from sim.scenario.schema import Event
 
 CONSENT_SLOT, DEFER_SLOT, ATTRIBUTION_SLOT, WHERE_SLOT = 1, 0, 2, 3
@@ -21,6 +21,11 @@ CONSENT_SLOT, DEFER_SLOT, ATTRIBUTION_SLOT, WHERE_SLOT = 1, 0, 2, 3
 def at(value: float | np.ndarray, rows: np.ndarray) -> float | np.ndarray:
     """A coefficient for ``rows``: the shared float, or the rows' values."""
     return value[rows] if isinstance(value, np.ndarray) else value
+
+
+def col(value: float | np.ndarray) -> float | np.ndarray:
+    """A coefficient beside a (rows, factions) array: the float, or a column of rows."""
+    return value[:, None] if isinstance(value, np.ndarray) else value
 
 
 class RestOfTheDay:
@@ -53,8 +58,6 @@ class RestOfTheDay:
         elif parts[:2] == ["levers", "government"]:
             self.gov[parts[2]][:] = value
         elif path == "levers.coalition.retaliation":
-            from sim.model.ensemble import POLICIES
-
             self.policy[:] = POLICIES.index(str(value))
         elif path == "levers.coalition.force_protection":
             self.force_protection[:] = value

@@ -19,6 +19,8 @@ import numpy as np
 from sim.scenario import registry
 from sim.scenario.schema import Scenario
 
+POLICIES = ("none", "proportional", "escalatory")
+"""Retaliation policies by code (the order of ``levers.coalition.retaliation``'s choices)."""
 SHARED_ONLY = ("weapons.", "run.")
 """Path prefixes a batch cannot vary by row (the world's geometry and the run itself)."""
 SHARED_FIELDS = {"lat", "lon", "syria_lat", "syria_lon", "troops", "open"}

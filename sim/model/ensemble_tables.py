@@ -1,5 +1,7 @@
-"""The ensemble engine's record: today's tallies for every row, the look-back windows, and
-the same daily, event and summary tables the agent engine's recorder builds.
+"""The ensemble engine's record: tallies, look-back windows, and the agent engine's tables.
+
+Today's tallies for every row, the windows the command and the adaptive rule look back
+over, and the same daily, event and summary tables the agent engine's recorder builds.
 
 With ``full=False`` (``--tables summary``) it keeps only what the summary needs: no
 daily table, no event log, so memory grows with rows x days x a few integers.
@@ -68,27 +70,27 @@ class Tally:
         """Today's count so far of one column, per row."""
         return self.today[:, self.column[name]]
 
-    def attacks(self, rows: np.ndarray, faction: int, site: np.ndarray, weapon: np.ndarray,
-                outcome: np.ndarray, injuries: np.ndarray, deaths: np.ndarray) -> None:
-        """Attacks that reached their sites, one per row (outcome 0 intercepted, 1 hit,
-        2 no effect).
+    def attempts(self, rows: np.ndarray, faction: np.ndarray, site: np.ndarray,
+                 weapon: np.ndarray, outcome: np.ndarray, injuries: np.ndarray,
+                 deaths: np.ndarray) -> None:
+        """The day's launch attempts, rows possibly repeated: outcome 0 intercepted,
+        1 hit, 2 no effect (attacks that reached their sites), 3 foiled before launch.
         """
-        today, c = self.today, self.column
-        today[rows, c["attacks"]] += 1
-        today[rows, c["intercepted"]] += outcome == 0
-        today[rows, c["injuries"]] += injuries
-        today[rows, c["deaths"]] += deaths
-        today[rows, self.site_country_column[site]] += 1
-        today[rows, self.faction_column[faction]] += 1
-        today[rows, self.weapon_column[weapon]] += 1
-        self._event(rows, 0, faction, site, weapon, outcome, injuries, deaths)
-
-    def foiled(self, rows: np.ndarray, faction: int, site: np.ndarray,
-               weapon: np.ndarray) -> None:
-        """Attacks foiled before launch."""
-        self.today[rows, self.column["foiled"]] += 1
-        zero = np.zeros(len(rows), dtype=np.int64)
-        self._event(rows, 1, faction, site, weapon, zero + 3, zero, zero)
+        c, width = self.column, len(self.names)
+        reached = outcome != 3
+        r = rows[reached] * width
+        ones = np.ones(len(r))
+        index = np.concatenate([
+            r + c["attacks"], r + c["intercepted"], r + c["injuries"], r + c["deaths"],
+            r + self.site_country_column[site[reached]], r + self.faction_column[faction[reached]],
+            r + self.weapon_column[weapon[reached]], rows[~reached] * width + c["foiled"]])
+        weight = np.concatenate([
+            ones, (outcome[reached] == 0).astype(float), injuries[reached], deaths[reached],
+            ones, ones, ones, np.ones(int((~reached).sum()))])
+        self.today += np.bincount(index, weight, minlength=self.today.size).astype(
+            np.int64).reshape(self.today.shape)
+        self._event(rows, np.where(reached, 0, 1), faction, site, weapon, outcome, injuries,
+                    deaths)
 
     def strike(self, rows: np.ndarray, target: np.ndarray, consent: np.ndarray) -> None:
         """Coalition strikes, one per row."""
@@ -108,12 +110,12 @@ class Tally:
         """Today's change of the public injury count."""
         self.today[:, self.column["injuries_reported"]] += change
 
-    def _event(self, rows: np.ndarray, kind: int, faction: int | np.ndarray,
+    def _event(self, rows: np.ndarray, kind: int | np.ndarray, faction: int | np.ndarray,
                site: np.ndarray, weapon: np.ndarray, outcome: np.ndarray,
                injuries: np.ndarray, deaths: np.ndarray) -> None:
         if self.full:
             n = len(rows)
-            self.events.append((rows, np.full(n, self.day), np.full(n, kind),
+            self.events.append((rows, np.full(n, self.day), np.broadcast_to(kind, (n,)),
                                 np.broadcast_to(faction, (n,)), site, weapon, outcome,
                                 injuries, deaths))
 
