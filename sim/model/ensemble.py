@@ -106,9 +106,9 @@ class Ensemble(RestOfTheDay):
         self.in_iraq = np.array([str(b.country) == "Iraq" for b in self.sites])
         self.country = [str(b.country) for b in self.sites]
         self.weapons = list(spec.weapons.items())
-        self.weapon_interceptability = np.array([w.interceptability for _, w in self.weapons])
-        self.weapon_hit = np.array([w.hit_probability for _, w in self.weapons])
-        self.weapon_lethality = np.array([w.lethality for _, w in self.weapons])
+        self.weapon_interceptability, self.weapon_hit, self.weapon_lethality = (
+            np.stack([v[f"weapons.{name}.{field}"] for name, _ in self.weapons], axis=1)
+            for field in ("interceptability", "hit_probability", "lethality"))
         lat, lon = np.array([b.lat for b in self.sites]), np.array([b.lon for b in self.sites])
         self.distances = [(rules.haversine_km(f.lat, f.lon, lat, lon).tolist(),
                            rules.haversine_km(f.syria_lat, f.syria_lon, lat, lon).tolist())
@@ -352,9 +352,9 @@ class Ensemble(RestOfTheDay):
         m = self.m
         posture = self.force_protection[rows]
         intercepted = ~foiled & (u[:, INTERCEPT] < rules.intercept_probability(
-            self.air_defence[rows, site], self.weapon_interceptability[weapon], posture,
+            self.air_defence[rows, site], self.weapon_interceptability[rows, weapon], posture,
             gain=at(m.force_protection_intercept, rows)))
-        hit = ~foiled & ~intercepted & (u[:, HIT] < self.weapon_hit[weapon])
+        hit = ~foiled & ~intercepted & (u[:, HIT] < self.weapon_hit[rows, weapon])
         injuries = np.zeros(len(rows), dtype=np.int64)
         deaths = np.zeros(len(rows), dtype=np.int64)
         hits = np.flatnonzero(hit)
@@ -375,7 +375,7 @@ class Ensemble(RestOfTheDay):
                      deaths: np.ndarray) -> None:
         """Casualties of hits in distinct rows; the command adapts where people were hurt."""
         m = self.m
-        mean = rules.mean_injuries(self.weapon_lethality[weapon], self.hardening[r, site],
+        mean = rules.mean_injuries(self.weapon_lethality[r, weapon], self.hardening[r, site],
                                    posture, scale=at(m.casualty_scale, r),
                                    protection_cut=at(m.force_protection_injury, r))
         hurt = rules.people_hurt_many(u[:, HURT], mean, dispersion=at(m.casualty_dispersion, r))

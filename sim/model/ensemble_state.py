@@ -5,8 +5,8 @@ set of plausible worlds) is an array of one value per row; every other value is 
 scenario's, repeated. :func:`row_values` reads the parameter paths of the registry
 (:mod:`sim.scenario.registry`), so a row can vary anything the agent engine lets a
 scenario set, except the values that shape the world's geometry (a faction's home,
-weapons and targets, a site's coordinates, troops and occupation): those are shared
-by all rows of a batch and changed by scenario or by event only.
+weapon mix and targets, a site's coordinates, troops and occupation, a weapon's reach):
+those are shared by all rows of a batch and changed by scenario or by event only.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from sim.scenario.schema import Scenario
 
 POLICIES = ("none", "proportional", "escalatory")
 """Retaliation policies by code (the order of ``levers.coalition.retaliation``'s choices)."""
-SHARED_ONLY = ("weapons.", "run.")
-"""Path prefixes a batch cannot vary by row (the world's geometry and the run itself)."""
-SHARED_FIELDS = {"lat", "lon", "syria_lat", "syria_lon", "troops", "open"}
+SHARED_ONLY = ("run.",)
+"""Path prefixes a batch cannot vary by row (the run itself)."""
+SHARED_FIELDS = {"lat", "lon", "syria_lat", "syria_lon", "troops", "open", "range_km"}
 """Faction and site fields that shape targets: shared by all rows."""
 
 
@@ -59,7 +59,7 @@ def row_values(spec: Scenario, rows: int, varied: Mapping[str, np.ndarray] | Non
                                 f"{registry.unknown_message(path, sorted(known))}")
         field = path.rsplit(".", 1)[-1]
         if path.startswith(SHARED_ONLY) or ".weapons." in path or (
-                path.startswith(("factions.", "bases.")) and field in SHARED_FIELDS):
+                path.startswith(("factions.", "bases.", "weapons.")) and field in SHARED_FIELDS):
             raise RowValueError(f"{path}: shapes the world's targets and cannot differ by row "
                                 "in one batch; run the values as separate scenarios")
         array = np.asarray(given)

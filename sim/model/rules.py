@@ -40,7 +40,9 @@ def logistic(x: Num) -> Num:
 def regional_escalation(gaza: Num, lebanon: Num, red_sea: Num, *, w_gaza: float,
                         w_lebanon: float, w_red_sea: float) -> Num:
     """Regional escalation in [0, 1]: weighted mean of the three drivers."""
-    total = (w_gaza + w_lebanon + w_red_sea) or 1.0
+    total = w_gaza + w_lebanon + w_red_sea
+    total = np.where(total == 0.0, 1.0, total) if isinstance(total, np.ndarray) else (
+        total or 1.0)
     return (w_gaza * gaza + w_lebanon * lebanon + w_red_sea * red_sea) / total
 
 

@@ -93,10 +93,12 @@ def origin(origins: Origins, path: tuple, default: Path | str) -> Path | str:
 
 
 def key_of(loc: tuple[str, ...], origins: Origins) -> str:
-    """A key path as shown to users (events numbered within their own file)."""
-    if len(loc) >= 2 and loc[0] == "events":
-        number = origins.get(("events", loc[1], "#"), Path(str(int(loc[1]) + 1)))
-        return ".".join([f"events[{number}]", *loc[2:]])
+    """A key path as shown to users (events, strikes and ranges numbered within their own
+    file).
+    """
+    if len(loc) >= 2 and loc[0] in ("events", "strikes", "ranges") and loc[1].isdigit():
+        number = origins.get((loc[0], loc[1], "#"), Path(str(int(loc[1]) + 1)))
+        return ".".join([f"{loc[0]}[{number}]", *loc[2:]])
     return ".".join(loc) if loc else "(top level)"
 
 

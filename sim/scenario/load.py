@@ -44,7 +44,7 @@ from sim.scenario.schema import Event, Scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 OWN_KEYS = ("name", "description", "notes", "kind")
-APPENDED_LISTS = ("events", "strikes")
+APPENDED_LISTS = ("events", "strikes", "ranges")
 """Lists a file appends to those of the file it extends (in order)."""
 MAX_FILE_BYTES = 1_000_000
 """Largest scenario file read (a shipped one is under 10 kB)."""
@@ -274,7 +274,9 @@ def _merge(base: dict, over: dict, origins: Origins, file: Path, prefix: tuple,
                                     f"that extends another ({key} are patched by name or "
                                     "appended, never removed); delete the line, or give the "
                                     "entries to change")
-            if key in APPENDED_LISTS:
+            if key == "ranges":
+                _patch_ranges(base, value, origins, file)
+            elif key in APPENDED_LISTS:
                 _append_events(base, value, origins, file, key)
             else:
                 base[key] = _patch_named(base.get(key, []), value, origins, file, key)
@@ -292,6 +294,15 @@ def _append_events(base: dict, events: list, origins: Origins, file: Path,
     for i in range(len(events)):
         origins[(key, str(start + i))] = file
         origins[(key, str(start + i), "#")] = Path(str(i + 1))
+
+
+def _patch_ranges(base: dict, ranges: list, origins: Origins, file: Path) -> None:
+    """Ranges are keyed by path: a file's range replaces the inherited one of its path."""
+    given = {r.get("path"): r for r in ranges if isinstance(r, dict)}
+    kept = [r for r in base.get("ranges", []) if not isinstance(r, dict)
+            or r.get("path") not in given]
+    base["ranges"] = kept
+    _append_events(base, ranges, origins, file, "ranges")
 
 
 def _patch_named(items: list, patches: list, origins: Origins, file: Path, kind: str) -> list:
@@ -363,7 +374,34 @@ def checked_events(scenario: Scenario, origins: Origins, default: Path | str,
         value = str(value.value) if param.type == "choice" and hasattr(value, "value") else value
         events.append(event if value == event.value and type(value) is type(event.value)
                       else Event(day=event.day, set=event.set, value=value, note=event.note))
-    return scenario.model_copy(update={"events": events})
+    return checked_ranges(scenario.model_copy(update={"events": events}), origins, default)
+
+
+def checked_ranges(scenario: Scenario, origins: Origins, default: Path | str) -> Scenario:
+    """The scenario, with each range checked against its parameter: a number of the
+    registry (not ``run.*``), both ends within the parameter's bounds.
+
+    Raises:
+        ScenarioError: naming the file, the range's key, the value and what is allowed.
+
+    """
+    known = {p.path: p for p in registry.parameters(scenario)}
+    for i, item in enumerate(scenario.ranges):
+        loc = ("ranges", str(i))
+        file, key = origin(origins, loc, default), key_of(loc, origins)
+        param = known.get(item.path)
+        if param is None or param.type not in ("number", "integer") or item.path.startswith(
+                "run."):
+            allowed = ("a number of the parameter registry (`sim params`)" if param is None
+                       else f"a number; {item.path} is a {param.type}")
+            raise ScenarioError(file, f"{key}.path", item.path, allowed)
+        for end in ("low", "high"):
+            value = getattr(item, end)
+            if (param.low is not None and value < param.low) or (
+                    param.high is not None and value > param.high):
+                raise ScenarioError(file, f"{key}.{end}", value,
+                                    f"{item.path} allows {param.allowed()}")
+    return scenario
 
 
 def _event_path_hint(path: str, every: list[str], settable: Mapping[str, Any]) -> str:

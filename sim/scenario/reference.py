@@ -88,6 +88,9 @@ SECTIONS: tuple[tuple[str, str, type[BaseModel], str], ...] = (
      "array of tables `[[bases]]`, one per site, patched by `name`"),
     ("events", "events[n]", schema.Event,
      "array of tables `[[events]]`, appended to inherited events"),
+    ("ranges", "ranges[n]", schema.Range,
+     "array of tables `[[ranges]]` (exploration), a file's range replacing the inherited "
+     "one of the same path"),
     ("strikes", "strikes[n]", schema.Strike,
      "array of tables `[[strikes]]` (documented coalition strikes), appended to inherited "
      "ones"),

@@ -41,7 +41,7 @@ SECTION_KIND: dict[str, str] = {
 }
 """The kind of every value under a top-level section (a field may say otherwise)."""
 TEXT_FIELDS = frozenset({"name", "label", "home_area", "description", "notes", "kind", "events",
-                         "strikes", "syria_area"})
+                         "strikes", "syria_area", "ranges"})
 """Fields that are names or prose, not parameters."""
 WORLD_SECTIONS = ("factions", "bases", "weapons")
 

@@ -266,6 +266,26 @@ class Strike(Frozen):
     note: str = Field("", max_length=500, description="What happened (free text, with source).")
 
 
+class Range(Frozen):
+    """The plausible range of one uncertain value, for exploration (sensitivity, discovery)."""
+
+    path: str = Field(max_length=200, description="The value's parameter path (`sim params`).")
+    low: float = Field(ge=-1e6, le=1e6, allow_inf_nan=False, description="Lowest plausible "
+                       "value (within the parameter's bounds).")
+    high: float = Field(ge=-1e6, le=1e6, allow_inf_nan=False, description="Highest plausible "
+                        "value (above low, within the parameter's bounds).")
+    group: str = Field("", max_length=80, description="A group of values that vary together "
+                       "in a grouped sensitivity analysis (free text).")
+    reason: str = Field(min_length=3, max_length=300, description="Why this range: a source, "
+                        "or 'unidentified: ...'.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"low = {self.low} must be below high = {self.high}")
+        return self
+
+
 # ---------------------------------------------------------------------- scenario
 
 
@@ -277,9 +297,10 @@ class Scenario(Frozen):
                              "represents.")
     notes: str = Field("", max_length=20_000, description="A paragraph on what it represents "
                        "and assumes.")
-    kind: Literal["policy", "replay"] = Field(
-        "policy", description="'policy' (compared by `sim compare --all-policies`) or 'replay' "
-        "(a historical replay for validation).")
+    kind: Literal["policy", "replay", "exploration"] = Field(
+        "policy", description="'policy' (compared by `sim compare --all-policies`), 'replay' "
+        "(a historical replay for validation) or 'exploration' (declares ranges for "
+        "exploration; not compared).")
     run: Run = Field(default_factory=Run)
     levers: Levers = Field(default_factory=Levers)
     uncertainties: Uncertainties = Field(default_factory=Uncertainties)
@@ -289,6 +310,9 @@ class Scenario(Frozen):
     bases: list[Base] = Field(min_length=1, max_length=200, description="Coalition sites.")
     events: list[Event] = Field(default_factory=list, max_length=10_000,
                                 description="Scheduled changes.")
+    ranges: list[Range] = Field(default_factory=list, max_length=10_000,
+                                description="Plausible ranges of uncertain values "
+                                "(exploration).")
     strikes: list[Strike] = Field(default_factory=list, max_length=10_000,
                                   description="Documented coalition strikes, on top of the "
                                   "command's own decisions.")
@@ -300,6 +324,10 @@ class Scenario(Frozen):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{kind}: duplicate name(s) {dupes}")
+        paths = [r.path for r in self.ranges]
+        dupes = sorted({p for p in paths if paths.count(p) > 1})
+        if dupes:
+            raise ValueError(f"ranges: a path given twice {dupes}")
         names = {f.name for f in self.factions}
         for i, strike in enumerate(self.strikes):
             if strike.faction not in names:

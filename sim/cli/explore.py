@@ -1,0 +1,165 @@
+"""``sim sweep`` and ``sim sensitivity``: a scenario over grids and designs, the same seeds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_backend_options,
+    add_set_option,
+    bounded,
+    load_scenario,
+    progress_bar,
+    start_backend,
+    timestamp,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``sweep`` to the ``sim`` command line."""
+    p = sub.add_parser(
+        "sweep", help="run a scenario over a grid of one or two values (common random numbers)",
+        description="Run SCENARIO at every point of a grid (--vary PATH=LOW:HIGH:N, once or "
+        "twice), the same replication seeds at every point, and write every outcome's mean, "
+        "95%% interval and paired difference from the first point, with response curves "
+        "(one axis) or heatmaps (two). Runs on the ensemble engine unless --engine agents. "
+        "See docs/explore.md.")
+    p.add_argument("scenario", metavar="SCENARIO", help="shipped scenario name or scenario file")
+    p.add_argument("--vary", action="append", required=True, metavar="PATH=LOW:HIGH:N",
+                   help="a swept value: N values from LOW to HIGH, e.g. "
+                   "levers.government.pressure=0:1:11 (once or twice)")
+    p.add_argument("--reps", type=bounded("run.replications"), default=100, metavar="N",
+                   help="replications per grid point (default 100)")
+    p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
+                   help="horizon in days (default: the scenario's run.days)")
+    p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
+                   help="root seed (default: the scenario's run.seed)")
+    p.add_argument("--engine", choices=("agents", "ensemble"), default="ensemble",
+                   help="ensemble (default): many replications at once; agents: the Mesa "
+                   "agent model (the same tables for the same seeds, slower)")
+    add_set_option(p)
+    add_backend_options(p, workers_default=1)
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: results/sweep-<timestamp>)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "sensitivity", help="global sensitivity over a scenario's declared ranges (Morris, "
+        "Sobol)",
+        description="Morris screening or Sobol indices (SALib) over the [[ranges]] a scenario "
+        "declares (ranges_iraq_2023 declares one for every uncertain value), by group unless "
+        "--ungrouped; every design point runs the same seeds on the ensemble engine. Writes "
+        "indices with intervals, their values at N/2 (convergence), the share of replication "
+        "noise, and a ranked bar chart per outcome. See docs/explore.md.")
+    p.add_argument("scenario", metavar="SCENARIO", help="a scenario that declares ranges, "
+                   "e.g. ranges_iraq_2023")
+    p.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                   help="morris (default): screening; sobol: first-order and total indices")
+    p.add_argument("--n", type=bounded("run.replications"), metavar="N",
+                   help="Morris trajectories (default 20) or Sobol base samples, a power of "
+                   "two (default 256)")
+    p.add_argument("--reps", type=bounded("run.replications"), default=10, metavar="R",
+                   help="replications per design point (default 10)")
+    p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
+                   help="horizon in days (default: the scenario's run.days)")
+    p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
+                   help="root seed of replications and design (default: the scenario's)")
+    p.add_argument("--ungrouped", action="store_true",
+                   help="one factor per range instead of one per group")
+    add_set_option(p)
+    add_backend_options(p, workers_default=1)
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: results/sensitivity-<timestamp>)")
+    p.set_defaults(func=cmd_sensitivity)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the grid, write the folder, print the means of the key outcomes."""
+    from tabulate import tabulate
+
+    from sim.analysis.sweep import Sweep, sweep_table
+    from sim.experiment.sweep import SweepError, grid_points, parse_axis, run_sweep
+
+    spec = load_scenario(args.scenario, args.sets).scenario
+    out = args.out or Path("results") / f"sweep-{timestamp()}"
+    if Path(out).exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    try:
+        axes = [parse_axis(text, spec) for text in args.vary]
+        if len(axes) > 2:
+            raise SweepError(f"{len(axes)} --vary given: a sweep takes one or two")
+        if len({a.path for a in axes}) < len(axes):
+            raise SweepError("the same path is swept twice")
+        if args.reps < 2:
+            raise SweepError(f"--reps {args.reps}: at least 2 per point (intervals)")
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    total = len(grid_points(axes)) * args.reps
+    backend = start_backend(args, args.workers)
+    update, close = progress_bar(total, spec.name)
+    try:
+        summary, meta = run_sweep(spec, axes, args.reps, args.seed, args.days,
+                                  engine=args.engine, backend=backend, progress=update)
+    finally:
+        close()
+        backend.close()
+    meta["command"] = args.command_line
+    sweep = Sweep(summary, sweep_table(summary, [a.path for a in axes]),
+                  [a.path for a in axes], meta)
+    folder = sweep.write(out)
+    print(f"{spec.name}: {meta['points']} points x {args.reps} replications x {meta['days']} "
+          f"days ({meta['engine']} engine) in {meta['wall_time_s']:.1f} s")
+    print(tabulate(sweep.wide(), headers="keys", showindex=False, floatfmt=".3g"))
+    print(f"-> {folder}")
+    return EXIT_OK
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Sample the design, run it, compute the indices, write and print the rankings."""
+    from tabulate import tabulate
+
+    from sim.analysis import sensitivity as sa
+    from sim.experiment.design import run_design
+
+    spec = load_scenario(args.scenario, args.sets).scenario
+    out = args.out or Path("results") / f"sensitivity-{timestamp()}"
+    if Path(out).exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    seed = spec.run.seed if args.seed is None else args.seed
+    n = args.n or (20 if args.method == "morris" else 256)
+    if args.reps < 2:
+        raise UsageError(f"--reps {args.reps}: at least 2 per point (replication noise)")
+    try:
+        prob = sa.problem(spec, grouped=not args.ungrouped)
+        design = sa.sample(args.method, prob, n, seed)
+    except sa.SensitivityError as exc:
+        raise UsageError(str(exc)) from None
+    backend = start_backend(args, args.workers)
+    update, close = progress_bar(len(design) * args.reps, spec.name)
+    try:
+        scores, meta = run_design(spec, prob["names"], design, args.reps, seed, args.days,
+                                  backend=backend, progress=update,
+                                  integer=sa.integer_paths(spec, prob["names"]))
+    finally:
+        close()
+        backend.close()
+    meta.update({"method": args.method, "n": n, "factors": sa.factors(prob),
+                 "grouped": not args.ungrouped, "command": args.command_line})
+    analysis = sa.Sensitivity(args.method, prob, design, scores,
+                              sa.analyse(args.method, prob, design, scores, seed),
+                              sa.noise_share(scores, args.reps), meta)
+    folder = analysis.write(out)
+    main = "ST" if args.method == "sobol" else "mu_star"
+    print(f"{spec.name}: {args.method}, {len(sa.factors(prob))} factors, {len(design)} points x "
+          f"{args.reps} replications x {meta['days']} days in {meta['wall_time_s']:.1f} s")
+    for outcome in ("attacks", "open_confrontation"):
+        top = analysis.ranking(outcome).head(8)[[main, f"{main} conf", f"{main} at N/2"]]
+        print(f"\n{outcome} ({main}, its interval, and at N/2):")
+        print(tabulate(top, headers="keys", floatfmt=".3f"))
+    print()
+    print(tabulate(analysis.noise, headers="keys", showindex=False, floatfmt=".3g"))
+    print(f"-> {folder}")
+    return EXIT_OK
