@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rounds of coordinate descent (default 2)")
     p.add_argument("--window-end", type=date_value, metavar="DATE",
                    help="last day of the calibration window (default 2023-11-14)")
+    p.add_argument("--engine", choices=("agents", "ensemble"), default="ensemble",
+                   help="ensemble (default): the same tables as the agent engine for the "
+                   "same seeds, so the same fit, faster; agents: the Mesa agent model")
     p.add_argument("--workers", type=workers_count, default=1, metavar="W",
                    help="worker processes (default 1)")
     p.add_argument("--toml", type=Path, metavar="FILE", help="calibration file to rewrite "
@@ -116,7 +119,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     record = _record(args.record)
     settings = calibrate.Settings(replications=args.reps, seed=args.seed, grid_points=args.grid,
                                   maxiter=max(0, args.maxiter), rounds=args.rounds,
-                                  window_end=args.window_end or CALIBRATION_END)
+                                  window_end=args.window_end or CALIBRATION_END,
+                                  engine=args.engine)
     out = args.out or Path("results") / f"calibration-{timestamp()}"
     if out.exists():
         raise UsageError(f"{out} exists already; choose another --out")
