@@ -47,6 +47,35 @@ def design_chunk(spec: Scenario, paths: list[str], points: np.ndarray, first: in
     return means.join(variances, rsuffix="_var").reset_index()
 
 
+def map_chunks(fn: Callable[..., pd.DataFrame], tasks: Sequence[tuple], sizes: Sequence[int],
+               *, backend: Any = None, workers: int = 1, scheduler: str | None = None,
+               progress: Callable[[int], None] | None = None,
+               ) -> tuple[list[pd.DataFrame], dict[str, Any], float]:
+    """Run ``fn`` over chunk tasks on a backend; a chunk that raised stops the run.
+
+    Returns:
+        The chunks' tables (in the order they finished), the backend's name and workers,
+        and the seconds taken. ``progress`` gets the replications done so far
+        (``sizes[k]`` for chunk ``k``).
+
+    """
+    pool = make_backend(backend, workers, scheduler)
+    started, done, frames = time.perf_counter(), 0, []
+    try:
+        pool.start()
+        for k, frame in pool.map(fn, tasks):
+            if isinstance(frame, BaseException):
+                raise frame
+            frames.append(frame)
+            done += sizes[k]
+            if progress is not None:
+                progress(done)
+    finally:
+        pool.close()
+    info = {"backend": pool.name, "workers": pool.workers}
+    return frames, info, time.perf_counter() - started
+
+
 def run_design(spec: Scenario, paths: Sequence[str], points: np.ndarray, replications: int,
                seed: int | None = None, days: int | None = None, *, workers: int = 1,
                backend: Any = None, scheduler: str | None = None,
@@ -81,21 +110,12 @@ def run_design(spec: Scenario, paths: Sequence[str], points: np.ndarray, replica
     per_chunk = max(1, ENSEMBLE_CHUNK // replications)
     tasks = [(spec, list(paths), points[i:i + per_chunk], i, seeds, horizon, whole)
              for i in range(0, len(points), per_chunk)]
-    pool = make_backend(backend, workers, scheduler)
-    started, done, frames = time.perf_counter(), 0, []
-    try:
-        pool.start()
-        for k, frame in pool.map(design_chunk, tasks):
-            if isinstance(frame, BaseException):
-                raise frame
-            frames.append(frame)
-            done += len(tasks[k][2]) * replications
-            if progress is not None:
-                progress(done)
-    finally:
-        pool.close()
+    frames, info, seconds = map_chunks(design_chunk, tasks,
+                                       [len(t[2]) * replications for t in tasks],
+                                       backend=backend, workers=workers, scheduler=scheduler,
+                                       progress=progress)
     table = pd.concat(frames, ignore_index=True).sort_values("point").reset_index(drop=True)
     meta = {"scenario": spec.name, "points": len(points), "replications": replications,
-            "root_seed": root, "days": horizon, "engine": "ensemble", "backend": pool.name,
-            "workers": pool.workers, "wall_time_s": round(time.perf_counter() - started, 3)}
+            "root_seed": root, "days": horizon, "engine": "ensemble", **info,
+            "wall_time_s": round(seconds, 3)}
     return table, meta

@@ -11,7 +11,6 @@ occupation) runs point by point instead. Chunks go through the usual backends.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment.backends import make_backend
+from sim.experiment.design import map_chunks
 from sim.experiment.plan import ENGINES, ENSEMBLE_CHUNK, check_range, replication_seeds
 from sim.scenario import registry
 from sim.scenario.schema import Scenario
@@ -152,25 +151,15 @@ def run_sweep(spec: Scenario, axes: Sequence[Axis], replications: int, seed: int
         1, len(points) // (4 * max(1, workers)))
     tasks = [(spec, points[i:i + per_chunk], i, seeds, horizon, engine)
              for i in range(0, len(points), per_chunk)]
-    pool = make_backend(backend, workers, scheduler)
-    started, done, frames = time.perf_counter(), 0, []
-    try:
-        pool.start()
-        for k, frame in pool.map(sweep_chunk, tasks):
-            if isinstance(frame, BaseException):
-                raise frame
-            frames.append(frame)
-            done += len(tasks[k][1]) * replications
-            if progress is not None:
-                progress(done)
-    finally:
-        pool.close()
+    frames, info, seconds = map_chunks(sweep_chunk, tasks,
+                                       [len(t[1]) * replications for t in tasks],
+                                       backend=backend, workers=workers, scheduler=scheduler,
+                                       progress=progress)
     table = pd.concat(frames, ignore_index=True).sort_values(["point", "replication"])
     for axis in axes:
         table.insert(1 + axes.index(axis), axis.path,
                      table["point"].map({i: p[axis.path] for i, p in enumerate(points)}))
     meta = {"scenario": spec.name, "axes": {a.path: list(a.values) for a in axes},
             "points": len(points), "replications": replications, "root_seed": root,
-            "days": horizon, "engine": engine, "backend": pool.name, "workers": pool.workers,
-            "wall_time_s": round(time.perf_counter() - started, 3)}
+            "days": horizon, "engine": engine, **info, "wall_time_s": round(seconds, 3)}
     return table.reset_index(drop=True), meta
