@@ -1,4 +1,4 @@
-"""``sim sweep`` and ``sim sensitivity``: a scenario over grids and designs, the same seeds."""
+"""``sim sweep``, ``sim sensitivity`` and ``sim discover``: a scenario over grids and designs."""
 
 from __future__ import annotations
 
@@ -74,6 +74,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: results/sensitivity-<timestamp>)")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser(
+        "discover", help="scenario discovery (PRIM): the conditions under which an outcome "
+        "happens",
+        description="Find the box of conditions (swept values, or the design's values of every "
+        "declared range) under which an outcome of interest happens, in the folder of a "
+        "finished `sim sweep` (each replication a case) or `sim sensitivity` (each design "
+        "point's mean a case), with PRIM from the EMA Workbench. Reports coverage, density, "
+        "mass and the restricted dimensions. See docs/explore.md.")
+    p.add_argument("folder", type=Path, metavar="FOLDER",
+                   help="a sweep or sensitivity folder (results/sweep-..., results/sensitivity-...)")
+    p.add_argument("--where", default="open_confrontation>=0.5", metavar="OUTCOME>VALUE",
+                   help="the outcome of interest: OUTCOME>VALUE, >=, < or <=; VALUE a number or "
+                   "qNN, a percentile (default open_confrontation>=0.5; e.g. attacks>q90)")
+    p.add_argument("--density", type=unit_share, default=0.8, metavar="D",
+                   help="least density of the chosen box (default 0.8)")
+    p.add_argument("--max-dims", type=positive_int, default=4, metavar="K",
+                   help="most restricted dimensions of the chosen box (default 4)")
+    p.add_argument("--boxes", type=positive_int, default=1, metavar="B",
+                   help="boxes to find, each among the cases the earlier ones leave (default 1)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: results/discover-<timestamp>)")
+    p.set_defaults(func=cmd_discover)
+
+
+def unit_share(text: str) -> float:
+    """A share strictly between 0 and 1 (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: a share between 0 and 1, exclusive")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1 (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text}: a whole number from 1 to 1000")
+    return value
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -161,5 +206,37 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(tabulate(top, headers="keys", floatfmt=".3f"))
     print()
     print(tabulate(analysis.noise, headers="keys", showindex=False, floatfmt=".3g"))
+    print(f"-> {folder}")
+    return EXIT_OK
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Read the folder, mark the cases of interest, run PRIM, write and print the boxes."""
+    import time
+
+    from sim.analysis import discover as sd
+
+    out = args.out or Path("results") / f"discover-{timestamp()}"
+    if Path(out).exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    started = time.perf_counter()
+    try:
+        x, outcomes, meta, unit = sd.load_cases(args.folder)
+        condition = sd.parse_condition(args.where, list(outcomes.columns))
+        values = outcomes[condition.outcome].to_numpy(dtype=float)
+        interest = condition(values)
+        boxes = sd.find_boxes(x, interest, density=args.density, max_dims=args.max_dims,
+                              boxes=args.boxes)
+    except sd.DiscoverError as exc:
+        raise UsageError(str(exc)) from None
+    found = sd.Discovery(condition, condition.threshold(values), len(values),
+                         int(interest.sum()), unit, boxes,
+                         {"source": str(args.folder), "source_command": meta.get("command"),
+                          "scenario": meta.get("scenario"), "where": str(condition),
+                          "density": args.density, "max_dims": args.max_dims,
+                          "boxes": args.boxes, "command": args.command_line,
+                          "wall_time_s": round(time.perf_counter() - started, 3)})
+    folder = found.write(out)
+    print(found.report())
     print(f"-> {folder}")
     return EXIT_OK
