@@ -100,7 +100,7 @@ def plot_curves(sweep: Sweep, path: Path) -> Path:
     rows, cols = _grid(len(CURVES))
     fig = _figure(3.2 * cols, 2.6 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    spread = sweep.summary.groupby(axis)
+    spread = sweep.summary[[axis, *CURVES]].astype(float).groupby(axis)
     for ax, metric in zip(axes, CURVES, strict=False):
         part = sweep.table[sweep.table["metric"] == metric].sort_values(axis)
         x = part[axis].to_numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.cli.common import (
     EXIT_OK,
@@ -17,6 +18,10 @@ from sim.cli.common import (
     timestamp,
 )
 
+if TYPE_CHECKING:
+    from sim.experiment.checkpoint import Checkpoint
+    from sim.scenario.schema import Scenario
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``sweep`` to the ``sim`` command line."""
@@ -27,23 +32,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "95%% interval and paired difference from the first point, with response curves "
         "(one axis) or heatmaps (two). Runs on the ensemble engine unless --engine agents. "
         "See docs/explore.md.")
-    p.add_argument("scenario", metavar="SCENARIO", help="shipped scenario name or scenario file")
-    p.add_argument("--vary", action="append", required=True, metavar="PATH=LOW:HIGH:N",
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO",
+                   help="shipped scenario name or scenario file")
+    p.add_argument("--vary", action="append", metavar="PATH=LOW:HIGH:N",
                    help="a swept value: N values from LOW to HIGH, e.g. "
                    "levers.government.pressure=0:1:11 (once or twice)")
-    p.add_argument("--reps", type=bounded("run.replications"), default=100, metavar="N",
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
                    help="replications per grid point (default 100)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the scenario's run.days)")
     p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
                    help="root seed (default: the scenario's run.seed)")
-    p.add_argument("--engine", choices=("agents", "ensemble"), default="ensemble",
+    p.add_argument("--engine", choices=("agents", "ensemble"),
                    help="ensemble (default): many replications at once; agents: the Mesa "
                    "agent model (the same tables for the same seeds, slower)")
     add_set_option(p)
     add_backend_options(p, workers_default=1)
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="output folder (default: results/sweep-<timestamp>)")
+                   help="output folder (default: results/sweep-<timestamp>); it is built in "
+                   "DIR.partial and renamed when complete")
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help="finish an interrupted sweep (its finished chunks are kept)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
@@ -54,14 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ungrouped; every design point runs the same seeds on the ensemble engine. Writes "
         "indices with intervals, their values at N/2 (convergence), the share of replication "
         "noise, and a ranked bar chart per outcome. See docs/explore.md.")
-    p.add_argument("scenario", metavar="SCENARIO", help="a scenario that declares ranges, "
-                   "e.g. ranges_iraq_2023")
-    p.add_argument("--method", choices=("morris", "sobol"), default="morris",
+    p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario that declares "
+                   "ranges, e.g. ranges_iraq_2023")
+    p.add_argument("--method", choices=("morris", "sobol"),
                    help="morris (default): screening; sobol: first-order and total indices")
     p.add_argument("--n", type=bounded("run.replications"), metavar="N",
                    help="Morris trajectories (default 20) or Sobol base samples, a power of "
                    "two (default 256)")
-    p.add_argument("--reps", type=bounded("run.replications"), default=10, metavar="R",
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="R",
                    help="replications per design point (default 10)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the scenario's run.days)")
@@ -69,10 +78,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="root seed of replications and design (default: the scenario's)")
     p.add_argument("--ungrouped", action="store_true",
                    help="one factor per range instead of one per group")
+    p.add_argument("--engine", choices=("agents", "ensemble"),
+                   help="ensemble (default); agents: the Mesa agent model, point by point "
+                   "(the same results for the same seeds, about 20 times slower)")
     add_set_option(p)
     add_backend_options(p, workers_default=1)
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="output folder (default: results/sensitivity-<timestamp>)")
+                   help="output folder (default: results/sensitivity-<timestamp>); it is "
+                   "built in DIR.partial and renamed when complete")
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help="finish an interrupted analysis (its finished chunks are kept)")
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser(
@@ -121,41 +136,88 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _refuse_with_resume(args: argparse.Namespace, command: str, given: dict[str, object]) -> None:
+    """``--resume`` finishes a job as it was started: refuse options that would change it."""
+    changed = [flag for flag, value in given.items() if value not in (None, [], False)]
+    if changed:
+        raise UsageError(f"--resume finishes the {command} as it was started; drop "
+                         f"{', '.join(changed)}")
+
+
+def _start(args: argparse.Namespace, command: str, job: dict) -> Checkpoint:
+    """A new resumable folder for ``job`` at ``--out`` (default results/COMMAND-<timestamp>)."""
+    from sim.experiment.checkpoint import Checkpoint
+
+    out = args.out or Path("results") / f"{command}-{timestamp()}"
+    return Checkpoint.create(out, command, {**job, "command_line": args.command_line})
+
+
+def _scenario(job: dict) -> Scenario:
+    import json
+
+    from sim.scenario.schema import Scenario
+
+    return Scenario.model_validate_json(json.dumps(job["scenario"]))
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run the grid, write the folder, print the means of the key outcomes."""
+    """Run the grid (or finish an interrupted one), write the folder, print the means."""
     from tabulate import tabulate
 
     from sim.analysis.sweep import Sweep, sweep_table
-    from sim.experiment.sweep import SweepError, grid_points, parse_axis, run_sweep
+    from sim.experiment.checkpoint import Checkpoint
+    from sim.experiment.sweep import SweepError, grid_points, parse_axis, run_sweep, sweep_chunk_points
 
-    spec = load_scenario(args.scenario, args.sets).scenario
-    out = args.out or Path("results") / f"sweep-{timestamp()}"
-    if Path(out).exists():
-        raise UsageError(f"{out} exists already; choose another --out")
+    if args.resume is not None:
+        _refuse_with_resume(args, "sweep", {"SCENARIO": args.scenario, "--vary": args.vary,
+                                            "--reps": args.reps, "--days": args.days,
+                                            "--seed": args.seed, "--engine": args.engine,
+                                            "--set": args.sets, "--out": args.out})
+        point = Checkpoint.open(args.resume, "sweep")
+        job = point.job
+        spec = _scenario(job)
+    else:
+        if args.scenario is None or not args.vary:
+            raise UsageError("give a scenario and --vary PATH=LOW:HIGH:N, or --resume DIR")
+        spec = load_scenario(args.scenario, args.sets).scenario
+        reps, engine = args.reps or 100, args.engine or "ensemble"
+        try:
+            axes = [parse_axis(text, spec) for text in args.vary]
+            if len(axes) > 2:
+                raise SweepError(f"{len(axes)} --vary given: a sweep takes one or two")
+            if len({a.path for a in axes}) < len(axes):
+                raise SweepError("the same path is swept twice")
+            if reps < 2:
+                raise SweepError(f"--reps {reps}: at least 2 per point (intervals)")
+        except SweepError as exc:
+            raise UsageError(str(exc)) from None
+        size = sweep_chunk_points(engine, reps, len(grid_points(axes)), args.workers or 1)
+        point = _start(args, "sweep", {
+            "scenario": spec.model_dump(mode="json"), "vary": args.vary, "reps": reps,
+            "seed": args.seed, "days": args.days, "engine": engine, "chunk_points": size})
+        job = point.job
+    args.resume_with = f"sim sweep --resume {point.final}"
     try:
-        axes = [parse_axis(text, spec) for text in args.vary]
-        if len(axes) > 2:
-            raise SweepError(f"{len(axes)} --vary given: a sweep takes one or two")
-        if len({a.path for a in axes}) < len(axes):
-            raise SweepError("the same path is swept twice")
-        if args.reps < 2:
-            raise SweepError(f"--reps {args.reps}: at least 2 per point (intervals)")
-    except SweepError as exc:
-        raise UsageError(str(exc)) from None
-    total = len(grid_points(axes)) * args.reps
-    backend = start_backend(args, args.workers)
-    update, close = progress_bar(total, spec.name)
-    try:
-        summary, meta = run_sweep(spec, axes, args.reps, args.seed, args.days,
-                                  engine=args.engine, backend=backend, progress=update)
+        axes = [parse_axis(text, spec) for text in job["vary"]]
+        total = len(grid_points(axes)) * job["reps"]
+        backend = start_backend(args, args.workers)
+        update, close = progress_bar(total, spec.name)
+        try:
+            summary, meta = run_sweep(spec, axes, job["reps"], job["seed"], job["days"],
+                                      engine=job["engine"], backend=backend, progress=update,
+                                      per_chunk=job["chunk_points"], checkpoint=point)
+        finally:
+            close()
+            backend.close()
+        meta["command"] = job["command_line"]
+        if args.resume is not None:
+            meta["resumed_with"] = args.command_line
+        sweep = Sweep(summary, sweep_table(summary, [a.path for a in axes]),
+                      [a.path for a in axes], meta)
+        folder = point.finish(sweep.write_into)
     finally:
-        close()
-        backend.close()
-    meta["command"] = args.command_line
-    sweep = Sweep(summary, sweep_table(summary, [a.path for a in axes]),
-                  [a.path for a in axes], meta)
-    folder = sweep.write(out)
-    print(f"{spec.name}: {meta['points']} points x {args.reps} replications x {meta['days']} "
+        point.close()
+    print(f"{spec.name}: {meta['points']} points x {job['reps']} replications x {meta['days']} "
           f"days ({meta['engine']} engine) in {meta['wall_time_s']:.1f} s")
     print(tabulate(sweep.wide(), headers="keys", showindex=False, floatfmt=".3g"))
     print(f"-> {folder}")
@@ -163,43 +225,72 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    """Sample the design, run it, compute the indices, write and print the rankings."""
+    """Sample the design (or reopen an interrupted one), run it, compute the indices, write
+    and print the rankings.
+    """
     from tabulate import tabulate
 
     from sim.analysis import sensitivity as sa
-    from sim.experiment.design import run_design
+    from sim.experiment.checkpoint import Checkpoint
+    from sim.experiment.design import chunk_points, run_design
 
-    spec = load_scenario(args.scenario, args.sets).scenario
-    out = args.out or Path("results") / f"sensitivity-{timestamp()}"
-    if Path(out).exists():
-        raise UsageError(f"{out} exists already; choose another --out")
-    seed = spec.run.seed if args.seed is None else args.seed
-    n = args.n or (20 if args.method == "morris" else 256)
-    if args.reps < 2:
-        raise UsageError(f"--reps {args.reps}: at least 2 per point (replication noise)")
+    if args.resume is not None:
+        _refuse_with_resume(args, "sensitivity", {
+            "SCENARIO": args.scenario, "--method": args.method, "--n": args.n,
+            "--reps": args.reps, "--days": args.days, "--seed": args.seed,
+            "--ungrouped": args.ungrouped, "--engine": args.engine, "--set": args.sets,
+            "--out": args.out})
+        point = Checkpoint.open(args.resume, "sensitivity")
+        job = point.job
+        spec = _scenario(job)
+    else:
+        if args.scenario is None:
+            raise UsageError("give a scenario that declares ranges, or --resume DIR")
+        spec = load_scenario(args.scenario, args.sets).scenario
+        method, reps, engine = args.method or "morris", args.reps or 10, args.engine or "ensemble"
+        n = args.n or (20 if method == "morris" else 256)
+        if reps < 2:
+            raise UsageError(f"--reps {reps}: at least 2 per point (replication noise)")
+        seed = spec.run.seed if args.seed is None else args.seed
+        try:
+            prob = sa.problem(spec, grouped=not args.ungrouped)
+            points = len(sa.sample(method, prob, n, seed))
+        except sa.SensitivityError as exc:
+            raise UsageError(str(exc)) from None
+        point = _start(args, "sensitivity", {
+            "scenario": spec.model_dump(mode="json"), "method": method, "n": n, "reps": reps,
+            "seed": seed, "days": args.days, "grouped": not args.ungrouped, "engine": engine,
+            "chunk_points": chunk_points(engine, reps, points, args.workers or 1)})
+        job = point.job
+    args.resume_with = f"sim sensitivity --resume {point.final}"
     try:
-        prob = sa.problem(spec, grouped=not args.ungrouped)
-        design = sa.sample(args.method, prob, n, seed)
-    except sa.SensitivityError as exc:
-        raise UsageError(str(exc)) from None
-    backend = start_backend(args, args.workers)
-    update, close = progress_bar(len(design) * args.reps, spec.name)
-    try:
-        scores, meta = run_design(spec, prob["names"], design, args.reps, seed, args.days,
-                                  backend=backend, progress=update,
-                                  integer=sa.integer_paths(spec, prob["names"]))
+        method, n, reps, seed = job["method"], job["n"], job["reps"], job["seed"]
+        prob = sa.problem(spec, grouped=job["grouped"])
+        design = sa.sample(method, prob, n, seed)
+        backend = start_backend(args, args.workers)
+        update, close = progress_bar(len(design) * reps, spec.name)
+        try:
+            scores, meta = run_design(spec, prob["names"], design, reps, seed, job["days"],
+                                      backend=backend, progress=update, engine=job["engine"],
+                                      integer=sa.integer_paths(spec, prob["names"]),
+                                      per_chunk=job["chunk_points"], checkpoint=point)
+        finally:
+            close()
+            backend.close()
+        meta.update({"method": method, "n": n, "factors": sa.factors(prob),
+                     "grouped": job["grouped"], "command": job["command_line"]})
+        if args.resume is not None:
+            meta["resumed_with"] = args.command_line
+        analysis = sa.Sensitivity(method, prob, design, scores,
+                                  sa.analyse(method, prob, design, scores, seed),
+                                  sa.noise_share(scores, reps), meta)
+        folder = point.finish(analysis.write_into)
     finally:
-        close()
-        backend.close()
-    meta.update({"method": args.method, "n": n, "factors": sa.factors(prob),
-                 "grouped": not args.ungrouped, "command": args.command_line})
-    analysis = sa.Sensitivity(args.method, prob, design, scores,
-                              sa.analyse(args.method, prob, design, scores, seed),
-                              sa.noise_share(scores, args.reps), meta)
-    folder = analysis.write(out)
-    main = "ST" if args.method == "sobol" else "mu_star"
-    print(f"{spec.name}: {args.method}, {len(sa.factors(prob))} factors, {len(design)} points x "
-          f"{args.reps} replications x {meta['days']} days in {meta['wall_time_s']:.1f} s")
+        point.close()
+    main = "ST" if method == "sobol" else "mu_star"
+    print(f"{spec.name}: {method}, {len(sa.factors(prob))} factors, {len(design)} points x "
+          f"{reps} replications x {meta['days']} days ({meta['engine']} engine) in "
+          f"{meta['wall_time_s']:.1f} s")
     for outcome in ("attacks", "open_confrontation"):
         top = analysis.ranking(outcome).head(8)[[main, f"{main} conf", f"{main} at N/2"]]
         print(f"\n{outcome} ({main}, its interval, and at N/2):")

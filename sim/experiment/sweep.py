@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiment.checkpoint import Checkpoint
 from sim.experiment.design import map_chunks
 from sim.experiment.plan import ENGINES, ENSEMBLE_CHUNK, check_range, replication_seeds
 from sim.scenario import registry
@@ -118,9 +119,19 @@ def sweep_chunk(spec: Scenario, points: list[dict[str, float]], first: int,
     return pd.concat(frames, ignore_index=True)
 
 
+def sweep_chunk_points(engine: str, replications: int, points: int, workers: int = 1) -> int:
+    """Grid points per chunk: about ``ENSEMBLE_CHUNK`` rows on the ensemble engine, about
+    four chunks per worker on the agent engine.
+    """
+    if engine == "ensemble":
+        return max(1, ENSEMBLE_CHUNK // replications)
+    return max(1, points // (4 * max(1, workers)))
+
+
 def run_sweep(spec: Scenario, axes: Sequence[Axis], replications: int, seed: int | None = None,
               days: int | None = None, *, engine: str = "ensemble", workers: int = 1,
               backend: Any = None, scheduler: str | None = None,
+              per_chunk: int | None = None, checkpoint: Checkpoint | None = None,
               progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict]:
     """Run the grid; return one summary row per (point, replication) and the metadata.
 
@@ -134,6 +145,9 @@ def run_sweep(spec: Scenario, axes: Sequence[Axis], replications: int, seed: int
         workers: processes for the local pool.
         backend: ``"serial"``, ``"processes"``, ``"dask"`` or a started backend.
         scheduler: a Dask scheduler address.
+        per_chunk: grid points per chunk (default :func:`sweep_chunk_points`); a resumed
+            sweep must keep the size it started with.
+        checkpoint: keeps finished chunks; those it holds are not run again.
         progress: called with the number of replications finished.
 
     """
@@ -147,19 +161,18 @@ def run_sweep(spec: Scenario, axes: Sequence[Axis], replications: int, seed: int
     check_range("days", horizon, 1, 3650)
     seeds = replication_seeds(root, replications)
     points = grid_points(axes)
-    per_chunk = max(1, ENSEMBLE_CHUNK // replications) if engine == "ensemble" else max(
-        1, len(points) // (4 * max(1, workers)))
-    tasks = [(spec, points[i:i + per_chunk], i, seeds, horizon, engine)
-             for i in range(0, len(points), per_chunk)]
+    size = per_chunk or sweep_chunk_points(engine, replications, len(points), workers)
+    tasks = [(spec, points[i:i + size], i, seeds, horizon, engine)
+             for i in range(0, len(points), size)]
     frames, info, seconds = map_chunks(sweep_chunk, tasks,
                                        [len(t[1]) * replications for t in tasks],
                                        backend=backend, workers=workers, scheduler=scheduler,
-                                       progress=progress)
+                                       progress=progress, checkpoint=checkpoint)
     table = pd.concat(frames, ignore_index=True).sort_values(["point", "replication"])
     for axis in axes:
         table.insert(1 + axes.index(axis), axis.path,
                      table["point"].map({i: p[axis.path] for i, p in enumerate(points)}))
     meta = {"scenario": spec.name, "axes": {a.path: list(a.values) for a in axes},
             "points": len(points), "replications": replications, "root_seed": root,
-            "days": horizon, "engine": engine, **info, "wall_time_s": round(seconds, 3)}
+            "days": horizon, "engine": engine, "chunk_points": size, **info, "wall_time_s": round(seconds, 3)}
     return table.reset_index(drop=True), meta

@@ -96,3 +96,15 @@ def test_cli_writes_indices_noise_and_the_ranking(tmp_path, capsys):
     assert "attacks (mu_star" in capsys.readouterr().out
     assert main(["sensitivity", "baseline", "--out", str(tmp_path / "none")]) == 2
     assert "declares no [[ranges]]" in capsys.readouterr().err
+
+
+def test_the_agent_engine_scores_a_design_exactly_as_the_ensemble_does():
+    prob = sa.problem(SPEC, grouped=False)
+    design = sa.sample("morris", prob, 2, seed=5)
+    integer = sa.integer_paths(SPEC, prob["names"])
+    ensemble, meta = run_design(SPEC, prob["names"], design, 3, seed=5, days=30, integer=integer)
+    agents, meta_agents = run_design(SPEC, prob["names"], design, 3, seed=5, days=30,
+                                     integer=integer, engine="agents")
+    assert (meta["engine"], meta_agents["engine"]) == ("ensemble", "agents")
+    pd.testing.assert_frame_equal(agents, ensemble)
+    assert ensemble["attacks"].nunique() > 1  # the design moves attacks
