@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sim.cli import calibrate, compare, docs, explore, run, teach
+from sim.cli import calibrate, compare, docs, explore, robust, run, teach
 from sim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, Parser, UsageError
 
 OS_HINTS = {
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, compare, calibrate, explore, teach, docs):
+    for module in (run, compare, calibrate, explore, robust, teach, docs):
         module.register(sub)
     return parser
 
@@ -88,6 +88,9 @@ def _call(args: argparse.Namespace) -> int:
         if args.debug:
             raise
         code, message = explain(exc, args)
+        if (code == EXIT_FAILED and args.resume_with and "--resume" not in message
+                and resumable(args.resume_with)):
+            message += f"; finished chunks are kept: complete it with '{args.resume_with}'"
         print(f"error: {message}", file=sys.stderr)
         return code
 

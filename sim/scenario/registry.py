@@ -44,6 +44,10 @@ TEXT_FIELDS = frozenset({"name", "label", "home_area", "description", "notes", "
                          "strikes", "syria_area", "ranges"})
 """Fields that are names or prose, not parameters."""
 WORLD_SECTIONS = ("factions", "bases", "weapons")
+GOVERNMENT_LEVERS: tuple[str, ...] = tuple(
+    f"levers.government.{name}" for name in ("accommodation", "appeasement", "persuasion",
+                                             "pressure"))
+"""The paths of the Iraqi government's four levers (each from 0 to 1)."""
 
 
 class UnknownParameter(KeyError):
