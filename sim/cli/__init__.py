@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sim.cli import calibrate, compare, docs, explore, robust, run, teach
+from sim.cli import calibrate, compare, docs, explore, plausible, robust, run, teach
 from sim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, Parser, UsageError
 
 OS_HINTS = {
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, compare, calibrate, explore, robust, teach, docs):
+    for module in (run, compare, calibrate, plausible, explore, robust, teach, docs):
         module.register(sub)
     return parser
 

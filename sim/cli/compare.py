@@ -19,6 +19,7 @@ from sim.cli.common import (
     add_engine_options,
     add_set_option,
     bounded,
+    load_scenario,
     parse_sets,
     progress_bar,
     start_backend,
@@ -55,6 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: results/compare-<timestamp>)")
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help="finish an interrupted comparison in DIR (its --out)")
+    p.add_argument("--worlds", type=Path, metavar="FILE",
+                   help="run the comparison in every world of a `sim plausible` folder (or its "
+                   "worlds.parquet), the same seeds in each, and say which conclusions keep "
+                   "their sign in 90%% of worlds (ensemble engine; default 20 replications "
+                   "per world; see docs/plausible.md)")
+    p.add_argument("--max-worlds", type=bounded("run.replications"), default=200, metavar="W",
+                   help="with --worlds: at most this many worlds, a fixed random choice "
+                   "(default 200)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -67,6 +76,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.scenario.load import shipped_scenarios
 
     started = time.perf_counter()
+    if args.worlds is not None:
+        return cmd_compare_worlds(args, started)
     from sim.experiment.backends import default_workers
 
     engine = start_backend(args, args.workers or default_workers())  # workers import meanwhile
@@ -121,6 +132,79 @@ def cmd_compare(args: argparse.Namespace) -> int:
               f"{result.folder / 'failures.csv'} (the comparison uses the seeds that completed "
               "in every scenario)", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_compare_worlds(args: argparse.Namespace, started: float) -> int:
+    """``sim compare ... --worlds FILE``: every scenario in every world, robust or fragile."""
+    import time
+
+    from tabulate import tabulate
+
+    from sim.analysis import robustness as rb
+    from sim.experiment.backends import default_workers
+    from sim.experiment.files import write_folder_atomic
+    from sim.scenario.load import shipped_scenarios
+
+    if args.resume is not None:
+        raise UsageError("--worlds comparisons are not resumable; drop --resume")
+    if args.all_policies and args.targets:
+        raise UsageError("give scenarios or --all-policies, not both")
+    targets = ([str(p) for p in shipped_scenarios("policy")] if args.all_policies
+               else list(args.targets))
+    if len(targets) < 2:
+        raise UsageError("--worlds compares at least two scenarios (or --all-policies)")
+    specs = []
+    for target in targets:
+        if Path(target).is_dir():
+            raise UsageError(f"{target}: a run folder cannot be rerun in other worlds; give its "
+                             "scenario name or file")
+        specs.append(load_scenario(target, args.sets).scenario)
+    names = [s.name for s in specs]
+    reference = args.reference or ("baseline" if "baseline" in names else names[0])
+    if reference not in names:
+        raise UsageError(f"--reference {reference}: not among the compared scenarios "
+                         f"({', '.join(names)})")
+    ref = specs[names.index(reference)]
+    reps = args.reps or 20
+    days = args.days or ref.run.days
+    seed = ref.run.seed if args.seed is None else args.seed
+    try:
+        worlds = rb.read_worlds(args.worlds, ref, args.max_worlds, seed)
+    except rb.WorldsError as exc:
+        raise UsageError(str(exc)) from None
+    out = args.out or Path("results") / f"compare-worlds-{timestamp()}"
+    if Path(out).exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    backend = start_backend(args, args.workers or default_workers())
+    update, close = progress_bar(len(specs) * len(worlds) * reps, "compare in worlds")
+    try:
+        runs = rb.run_in_worlds(specs, worlds, reps, seed, days, backend=backend,
+                                progress=update)
+    finally:
+        close()
+        backend.close()
+    ran = time.perf_counter() - started
+    per_world = rb.effects(runs, reference)
+    table = rb.robustness(per_world, worlds)
+    analysed = time.perf_counter() - started - ran
+    result = rb.WorldComparison(runs, per_world, table, {
+        "scenarios": names, "reference": reference, "worlds": len(worlds),
+        "worlds_file": str(args.worlds), "replications": reps, "days": days, "root_seed": seed,
+        "engine": "ensemble", "command": args.command_line, "run_s": round(ran, 3),
+        "analysis_s": round(analysed, 3)})
+    folder = write_folder_atomic(out, result.write_into)
+    print(f"compared {len(specs)} scenarios in {len(worlds)} worlds x {reps} replications x "
+          f"{days} days (root seed {seed}) in {ran:.1f} s, analysed in {analysed:.1f} s; "
+          f"reference {reference}")
+    print("effect against the reference: median across worlds [5-95%], share of worlds "
+          f"better, and what holds in {rb.ROBUST_SHARE:.0%} of worlds (else fragile)")
+    print(tabulate(result.printable(), headers="keys", showindex=False))
+    fragile = table[(table["status"] == "fragile") & table["outcome"].isin(rb.SHOWN)]
+    for r in fragile.itertuples():
+        print(f"  fragile: {r.scenario}, {r.outcome} (better in {r.share_better:.0%} of "
+              f"worlds): {r.decided_by}")
+    print(f"-> {folder}")
     return EXIT_OK
 
 

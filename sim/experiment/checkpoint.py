@@ -129,6 +129,15 @@ class Checkpoint:
                 continue
         return found
 
+    def stage(self, name: str) -> Checkpoint:
+        """The same folder, keeping its finished chunks in ``chunks/NAME/``: one stage of a
+        job that runs several designs in turn (the waves of a history match).
+        """
+        view = Checkpoint(self.final, self.command)
+        view.chunks = self.chunks / name
+        view.chunks.mkdir(parents=True, exist_ok=True)
+        return view
+
     def save(self, chunk: int, frame: pd.DataFrame) -> None:
         """Keep a finished chunk's table."""
         write_bytes_atomic(self.chunks / f"{chunk:06d}.parquet",
