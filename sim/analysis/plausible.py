@@ -158,7 +158,7 @@ class Plausible:
         text = [f"# Plausible worlds of `{self.metadata.get('scenario')}`\n",
                 self.summary(), "\n## Waves\n",
                 tabulate(self.waves, headers="keys", tablefmt="github", showindex=False),
-                "\n## Retained against prior ranges (narrowest first)\n",
+                "\n## Retained against prior ranges (most informed first)\n",
                 tabulate(self.ranges.head(25), headers="keys", tablefmt="github",
                          showindex=False, floatfmt=".4g"),
                 "\n## Calibration-window figures and the retained worlds' 90% band\n",
@@ -321,21 +321,29 @@ def check_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_ranges(found: Plausible, path: Path, top: int = 30) -> Path:
-    """Prior range (grey) and retained 5-95% (blue) of each value, as shares of the prior."""
+    """For the values the record informs most: prior range (grey) and retained 5-95% (blue)
+    as shares of the prior; beside it the share of worlds kept in each fifth of the range.
+    """
     table = found.ranges.head(top)[::-1]
-    fig = _figure(7.5, 1.0 + 0.24 * len(table))
-    ax = fig.subplots()
+    fig = _figure(10, 1.2 + 0.24 * len(table))
+    bars, heat = fig.subplots(1, 2, width_ratios=[3, 1.2], sharey=True)
     width = (table["prior_high"] - table["prior_low"]).replace(0, np.nan)
     low = (table["kept_q05"] - table["prior_low"]) / width
     high = (table["kept_q95"] - table["prior_low"]) / width
     y = np.arange(len(table))
-    ax.barh(y, np.ones(len(table)), color="lightgray", label="prior range")
-    ax.barh(y, high - low, left=low, color="tab:blue", label="retained (5-95% of worlds)")
-    ax.set_yticks(y, [p[-42:] for p in table["path"]], fontsize=6)
-    ax.set_xlabel("position in the prior range")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"What the record pins down: the {len(table)} narrowest of "
-                 f"{len(found.ranges)} values", fontsize=9)
+    bars.barh(y, np.ones(len(table)), color="lightgray", label="prior range")
+    bars.barh(y, high - low, left=low, color="tab:blue", label="retained (5-95% of worlds)")
+    bars.set_yticks(y, [p[-42:] for p in table["path"]], fontsize=6)
+    bars.set_xlabel("position in the prior range")
+    bars.legend(fontsize=7, loc="lower right")
+    shares = np.array([[float(v) for v in row.split()] for row in table["keep_by_fifth"]])
+    image = heat.imshow(shares, aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                        extent=(0, 5, -0.5, len(table) - 0.5), origin="lower")
+    heat.set_xticks(np.arange(5) + 0.5, ["1st", "2nd", "3rd", "4th", "5th"], fontsize=7)
+    heat.set_xlabel("fifth of the range")
+    fig.colorbar(image, ax=heat, label="share of worlds kept")
+    fig.suptitle(f"What the record informs: the {len(table)} most informed of "
+                 f"{len(found.ranges)} values", fontsize=10)
     return _save(fig, path)
 
 
