@@ -15,6 +15,7 @@ from sim.cli.common import (
     add_engine_options,
     add_run_options,
     add_set_option,
+    bounded,
     format_intervals,
     load_scenario,
     progress_bar,
@@ -39,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help="finish an interrupted run in DIR (its --out): only missing "
                    "replications run; scenario, replications, seed and days are the run's")
+    p.add_argument("--worlds", type=Path, metavar="FILE",
+                   help="run the replications in every world of a `sim plausible` folder (or "
+                   "its worlds.parquet), the same seeds in each; tables gain a world column "
+                   "(ensemble engine; docs/plausible.md)")
+    p.add_argument("--max-worlds", type=bounded("run.replications"), default=200, metavar="W",
+                   help="with --worlds: at most this many worlds, a fixed random choice "
+                   "(default 200)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate scenario files without running them",
@@ -75,6 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """
     if args.resume is None and args.scenario is None:
         raise UsageError("give a scenario to run, or --resume DIR")
+    if args.worlds is not None:
+        return cmd_run_worlds(args)
     if args.resume is not None and (args.reps or args.days or args.seed is not None
                                     or args.sets or args.out):
         raise UsageError("--resume finishes the run as it was started; drop --reps, --days, "
@@ -97,6 +107,76 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {failed} of {reps} replications failed; see {folder / 'failures.csv'}",
               file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_run_worlds(args: argparse.Namespace) -> int:
+    """``sim run SCENARIO --worlds FILE``: the replications in every world, one folder."""
+    import json
+    import time
+
+    import pandas as pd
+    from tabulate import tabulate
+
+    from sim.analysis.robustness import WorldsError, read_worlds
+    from sim.experiment.design import map_chunks
+    from sim.experiment.files import write_folder_atomic
+    from sim.experiment.plan import ENSEMBLE_CHUNK, replication_seeds
+    from sim.experiment.worlds import tables_chunk
+
+    if args.resume is not None:
+        raise UsageError("--worlds runs are not resumable; drop --resume")
+    if args.engine == "agents" and any(w.startswith("--engine") for w in
+                                       args.command_line.split()):
+        raise UsageError("--worlds runs on the ensemble engine; drop --engine agents")
+    spec = load_scenario(args.scenario, args.sets).scenario
+    reps = args.reps or 20
+    days = args.days or spec.run.days
+    seed = spec.run.seed if args.seed is None else args.seed
+    try:
+        worlds = read_worlds(args.worlds, spec, args.max_worlds, seed)
+    except WorldsError as exc:
+        raise UsageError(str(exc)) from None
+    out = args.out or Path("results") / spec.name / f"worlds-{timestamp()}"
+    if Path(out).exists():
+        raise UsageError(f"{out} exists already; choose another --out")
+    seeds = replication_seeds(seed, reps)
+    size = max(1, ENSEMBLE_CHUNK // reps)
+    tasks = [(spec, worlds.iloc[i:i + size], i, seeds, days, args.tables)
+             for i in range(0, len(worlds), size)]
+    started = time.perf_counter()
+    backend = start_backend(args, args.workers)
+    update, close = progress_bar(len(worlds) * reps, spec.name)
+    try:
+        parts, info, _ = map_chunks(tables_chunk, tasks, [len(t[1]) * reps for t in tasks],
+                                    backend=backend, progress=update)
+    finally:
+        close()
+        backend.close()
+    summary = pd.concat([s for s, _ in parts]).sort_values(["world", "replication"])
+    daily = ([d for _, d in parts if d is not None])
+    meta = {"scenario": spec.name, "worlds_file": str(args.worlds), "worlds": len(worlds),
+            "replications": reps, "days": days, "root_seed": seed, "engine": "ensemble",
+            "tables": args.tables, "command": args.command_line, **info,
+            "wall_time_s": round(time.perf_counter() - started, 3)}
+
+    def fill(folder: Path) -> None:
+        summary.to_csv(folder / "summary.csv", index=False)
+        worlds.rename_axis("world").reset_index().to_csv(folder / "worlds.csv", index=False)
+        if daily:
+            pd.concat(daily).sort_values(["world", "replication", "day"]).to_parquet(
+                folder / "daily.parquet", index=False)
+        (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    folder = write_folder_atomic(out, fill)
+    means = summary.groupby("world")[["attacks", "injuries", "deaths", "min_stability",
+                                      "open_confrontation"]].mean()
+    spread = means.quantile([0.05, 0.5, 0.95]).T
+    spread.columns = ["q05 of worlds", "median", "q95 of worlds"]
+    print(f"{spec.name}: {reps} replications in each of {len(worlds)} worlds x {days} days in "
+          f"{meta['wall_time_s']:.1f} s -> {folder}")
+    print("each world's mean over its replications, across worlds:")
+    print(tabulate(spread, headers="keys", floatfmt=".3g"))
     return EXIT_OK
 
 

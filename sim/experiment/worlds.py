@@ -93,6 +93,31 @@ def outcome_chunk(spec: Scenario, worlds: pd.DataFrame, first: int, seeds: list[
                          **{o: np.asarray(summary[o], dtype=float) for o in OUTCOMES}})
 
 
+def tables_chunk(spec: Scenario, worlds: pd.DataFrame, first: int, seeds: list[int],
+                 days: int, tables: str = "all") -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Worlds ``first, first + 1, ...``: the run's summary table (every summary outcome per
+    world and replication) and, with ``tables="all"``, its daily table; both gain ``world``,
+    ``replication`` and ``seed`` columns.
+    """
+    from sim.model.ensemble import simulate_batch
+
+    reps = len(seeds)
+    tally = simulate_batch(spec, seeds * len(worlds), days, _varied(worlds, reps), tables)
+    keys = {"world": np.repeat(np.arange(first, first + len(worlds)), reps),
+            "replication": np.tile(np.arange(reps), len(worlds)),
+            "seed": np.tile(np.asarray(seeds, dtype=np.uint64), len(worlds))}
+    m = spec.mechanisms
+    summary = pd.DataFrame({**keys, **tally.summary(m.deescalation_attacks,
+                                                    m.deescalation_days)})
+    if tables != "all":
+        return summary, None
+    daily = pd.DataFrame(tally.daily_columns())
+    horizon = len(daily) // len(summary)
+    for k, name in enumerate(keys):
+        daily.insert(k, name, np.repeat(keys[name], horizon))
+    return summary, daily
+
+
 def run_worlds(fn: Callable[..., pd.DataFrame], spec: Scenario, worlds: pd.DataFrame,
                replications: int, seed: int, extra: tuple, *, backend: Any = None,
                checkpoint: Checkpoint | None = None,

@@ -111,3 +111,28 @@ def test_cli_matches_checks_and_feeds_a_comparison_across_worlds(tmp_path, capsy
     assert effects["world"].nunique() == 15
     pressure = table[(table["scenario"] == "pressure_led") & (table["outcome"] == "attacks")]
     assert pressure["median_effect"].item() < 0  # pressure cuts attacks in these worlds
+
+
+def test_run_in_worlds_gives_each_world_the_run_of_its_values(tmp_path):
+    worlds = pd.DataFrame({"mechanisms.base_propensity": [-6.5, -5.8],
+                           "uncertainties.patron.signal": [0.1, 0.5]})
+    worlds.to_parquet(tmp_path / "worlds.parquet", index=False)
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--worlds", str(tmp_path), "--reps", "3", "--days", "30",
+                 "--seed", "4", "--out", str(out)]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert summary["world"].tolist() == [0, 0, 0, 1, 1, 1]
+    assert len(daily) == 6 * 30 and {"world", "replication", "seed"} <= set(daily.columns)
+    from sim.experiment.plan import replication_seeds
+    from sim.model.model import simulate
+    from sim.scenario.load import override
+
+    for w, row in worlds.iterrows():
+        spec = override(load("baseline"), row.to_dict())
+        for r, seed in enumerate(replication_seeds(4, 3)):
+            expected = simulate(spec, seed, 30).summary["attacks"]
+            got = summary[(summary["world"] == w) & (summary["replication"] == r)]["attacks"]
+            assert got.item() == expected
+    assert main(["run", "baseline", "--worlds", str(tmp_path), "--engine", "agents",
+                 "--out", str(tmp_path / "x")]) == 2
