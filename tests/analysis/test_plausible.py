@@ -136,3 +136,30 @@ def test_run_in_worlds_gives_each_world_the_run_of_its_values(tmp_path):
             assert got.item() == expected
     assert main(["run", "baseline", "--worlds", str(tmp_path), "--engine", "agents",
                  "--out", str(tmp_path / "x")]) == 2
+
+
+def test_a_stopped_history_match_is_finished_by_resume_with_the_same_worlds(
+        tmp_path, monkeypatch, capsys):
+    import sim.experiment.worlds as worlds_module
+
+    words = ["plausible", "--worlds", "60", "--reps", "3", "--waves", "2", "--check-worlds",
+             "0"]
+    monkeypatch.setattr(worlds_module, "ENSEMBLE_CHUNK", 30)  # ten worlds a chunk
+    whole = tmp_path / "whole"
+    assert main([*words, "--out", str(whole)]) == 0
+    real, calls = pl.figure_chunk, []
+
+    def flaky(*task):
+        calls.append(1)
+        if len(calls) > 3:
+            raise RuntimeError("power cut")
+        return real(*task)
+
+    monkeypatch.setattr(pl, "figure_chunk", flaky)
+    stopped = tmp_path / "stopped"
+    assert main([*words, "--out", str(stopped)]) == 1
+    assert f"sim plausible --resume {stopped}" in capsys.readouterr().err
+    monkeypatch.setattr(pl, "figure_chunk", real)
+    assert main(["plausible", "--resume", str(stopped)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(stopped / "worlds.parquet"),
+                                  pd.read_parquet(whole / "worlds.parquet"))
