@@ -10,11 +10,16 @@ Prints, measured side by side in one run:
 * the cost per replication as the batch grows (100, 1,000, 10,000, 100,000 rows,
   120 days, summary only), written to ``benchmarks/ensemble_batch_cost.png``;
 * peak resident memory of 10^6 replications x 120 days, summary only, through the
-  runner with 2 workers (chunks of 10,000 rows), sampled over the whole process tree.
+  runner with 2 workers (chunks of 10,000 rows), sampled over the whole process tree;
+* the first call's cost in a fresh process: importing the compiled loops (numba) and
+  loading them from the on-disk cache, and compiling them when there is no cache.
+
+The rates are taken in pairs, one engine then the other, and the ratio is the median of
+the pairs' ratios, so that a slow spell of a shared machine hits both sides of a pair.
 
 Usage::
 
-    .venv/bin/python benchmarks/ensemble.py            # everything (about 15 minutes)
+    .venv/bin/python benchmarks/ensemble.py            # everything (about 6 minutes)
     .venv/bin/python benchmarks/ensemble.py --quick    # smaller counts, no 10^6 run
 """
 
@@ -26,9 +31,24 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+FIRST_CALL_CHILD = """
+import time
+started = time.perf_counter()
+from sim.model.ensemble import simulate_batch
+from sim.experiment.plan import replication_seeds
+from sim.scenario.load import load
+spec, seeds = load("baseline"), replication_seeds(1, 2)
+imported = time.perf_counter()
+simulate_batch(spec, seeds, 2, tables="summary")
+first = time.perf_counter()
+simulate_batch(spec, seeds, 2, tables="all")
+print(f"{imported - started:.2f} {first - imported:.2f} {time.perf_counter() - first:.2f}")
+"""
 MEMORY_CHILD = """
 import sys
 from sim.experiment import runner
@@ -68,8 +88,6 @@ def ensemble_rate(rows: int, days: int = 365) -> float:
 
 def band_seconds(rows: int = 2000, days: int = 120) -> float:
     """Seconds to run ``rows`` replications and compute the band of daily attacks."""
-    import numpy as np
-
     from sim.experiment.plan import replication_seeds
     from sim.model.ensemble import simulate_batch
     from sim.scenario.load import load
@@ -107,6 +125,20 @@ def plot(sizes: list[int], costs: list[float], agent_ms: float, path: Path) -> N
     plt.close(fig)
 
 
+def first_call(cold: bool) -> str:
+    """Seconds to import the engine and to make its first calls, in a fresh process; with
+    ``cold`` the compiled code's cache is an empty folder (so everything compiles)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, **({"NUMBA_CACHE_DIR": cache} if cold else {}))
+        out = subprocess.run([sys.executable, "-c", FIRST_CALL_CHILD], capture_output=True,
+                             text=True, cwd=HERE.parent, env=env, check=True).stdout.split()
+    return (f"imports {out[0]} s, first call (summary tables) {out[1]} s, first call with all "
+            f"tables {out[2]} s")
+
+
 def peak_memory(replications: int) -> tuple[float, str]:
     """Peak RSS (MB) of the whole process tree of a summary-only ensemble run."""
     import psutil
@@ -128,13 +160,21 @@ def peak_memory(replications: int) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, no 10^6 run")
+    parser.add_argument("--pairs", type=int, default=3, help="pairs of rate measurements")
+    parser.add_argument("--skip-memory", action="store_true", help="no 10^6 run")
     args = parser.parse_args()
-    agent = agents_rate(60 if args.quick else 300)
     rows = 2000 if args.quick else 10_000
-    ensemble = ensemble_rate(rows)
-    print(f"365 days, summary tables, one core: agent engine {agent:.1f} replications/s; "
-          f"ensemble engine ({rows} rows) {ensemble:.0f} replications/s; ratio "
-          f"{ensemble / agent:.1f} (target >= 100)", flush=True)
+    agents, ensembles, ratios = [], [], []
+    for _ in range(args.pairs):
+        agents.append(agents_rate(60 if args.quick else 300))
+        ensembles.append(ensemble_rate(rows))
+        ratios.append(ensembles[-1] / agents[-1])
+        print(f"  pair: agent engine {agents[-1]:.1f} replications/s; ensemble engine "
+              f"{ensembles[-1]:.0f} replications/s; ratio {ratios[-1]:.1f}", flush=True)
+    agent, ensemble, ratio = (float(np.median(x)) for x in (agents, ensembles, ratios))
+    print(f"365 days, summary tables, one core, median of {args.pairs} pairs: agent engine "
+          f"{agent:.1f} replications/s; ensemble engine ({rows} rows) {ensemble:.0f} "
+          f"replications/s; ratio {ratio:.1f} (target >= 100)", flush=True)
     print(f"2,000-replication band of daily attacks, 120 days: {band_seconds():.2f} s "
           "(target < 1 s)", flush=True)
     sizes = [100, 1000, 10_000] if args.quick else [100, 1000, 10_000, 100_000]
@@ -145,7 +185,9 @@ def main() -> None:
               flush=True)
     plot(sizes, costs, agent_120, HERE / "ensemble_batch_cost.png")
     print(f"  -> {HERE / 'ensemble_batch_cost.png'}")
-    if not args.quick:
+    print(f"first call, cache on disk: {first_call(cold=False)}", flush=True)
+    print(f"first call, empty cache (compiling): {first_call(cold=True)}", flush=True)
+    if not args.quick and not args.skip_memory:
         peak, out = peak_memory(1_000_000)
         print(f"10^6 replications x 120 days, summary only, 2 workers: peak RSS {peak:.0f} MB "
               f"(target < 2,048 MB); rows and seconds: {out}", flush=True)

@@ -1,7 +1,8 @@
-"""The ensemble engine's day after the factions: events, clashes, command, government, close.
+"""The ensemble engine's day after the factions: events, the evening, the review, the close.
 
 Each runs for every row at once and mirrors its agent-engine counterpart
-(:mod:`sim.model.model`, :mod:`sim.model.agents`) line for line on arrays; the engine class
+(:mod:`sim.model.model`, :mod:`sim.model.agents`) on arrays, the evening row by row in
+compiled code (:mod:`sim.model.ensemble_evening`); the engine class
 (:class:`sim.model.ensemble.Ensemble`) mixes them in.
 """
 
@@ -12,20 +13,14 @@ from typing import Any
 import numpy as np
 
 from sim.model import rules
+from sim.model.ensemble_evening import evening
 from sim.model.ensemble_state import POLICIES
 from sim.scenario.schema import Event
-
-CONSENT_SLOT, DEFER_SLOT, ATTRIBUTION_SLOT, WHERE_SLOT = 1, 0, 2, 3
 
 
 def at(value: float | np.ndarray, rows: np.ndarray) -> float | np.ndarray:
     """A coefficient for ``rows``: the shared float, or the rows' values."""
     return value[rows] if isinstance(value, np.ndarray) else value
-
-
-def col(value: float | np.ndarray) -> float | np.ndarray:
-    """A coefficient beside a (rows, factions) array: the float, or a column of rows."""
-    return value[:, None] if isinstance(value, np.ndarray) else value
 
 
 class RestOfTheDay:
@@ -77,114 +72,37 @@ class RestOfTheDay:
         else:  # the registry lets no other path be an event
             raise ValueError(f"{path}: not a path an event may set")
 
-    # ----------------------------------------------------------------- clashes
+    # ------------------------------------------------------------------ evening
 
-    def resolve_clashes(self: Any) -> np.ndarray:
-        """Today's clashes with the state: contagion, open confrontation; clashes per row."""
-        m, f = self.m, self.f
-        clashes = np.zeros(self.rows, dtype=np.int64)
-        for i in range(len(self.names)):
-            rows = np.flatnonzero(self.clashed[:, i])
-            if not len(rows):
-                continue
-            f["tension"][rows, i] = f["tension"][rows, i] * (1.0 - at(m.clash_release, rows))
-            self.tally.clash(rows, i)
-            self.faction_clash_day[rows, i] = self.day
-            for j in range(len(self.names)):
-                if j != i:
-                    f["tension"][rows, j] = f["tension"][rows, j] + at(m.contagion, rows) * (
-                        1.0 - f["stake"][rows, j])
-            clashes[rows] += 1
-        some = clashes > 0
-        self.clashes_since_review[some] += clashes[some]
-        self.last_clash_day[some] = self.day
-        horizon = self.day - np.asarray(m.confrontation_window)
-        recent = (self.faction_clash_day > np.reshape(horizon, (-1, 1))).sum(axis=1)
-        start = recent >= np.asarray(m.confrontation_factions)
-        end = ~start & (self.day - self.last_clash_day >= np.asarray(m.confrontation_cooldown))
-        self.confrontation = np.where(start, True, np.where(end, False, self.confrontation))
-        return clashes
-
-    # ----------------------------------------------------------------- command
-
-    def command(self: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Documented strikes, then the command's own rule; (strike cost, strikes in Iraq)."""
-        m, t, tally = self.m, self.thresholds, self.tally
-        cost = np.zeros(self.rows)
-        in_iraq = np.zeros(self.rows, dtype=np.int64)
-        everyone = np.arange(self.rows)
-        u = self.draws("coalition", "command", [0, 1, 2, 3], everyone)
-        for strike in self.scheduled.get(self.day, ()):
-            target = np.full(self.rows, self.names.index(strike.faction))
-            self.strike(everyone, target, u[:, CONSENT_SLOT], strike.severity,
-                        np.full(self.rows, str(strike.country) == "Iraq"), cost, in_iraq)
-        escalatory = self.policy == 2
-        cooldown = np.where(escalatory, t.cooldown_days // 2, t.cooldown_days)
-        factor = np.where(escalatory, 0.5, 1.0)
-        due = ((self.policy != 0) & (self.day - self.last_strike_day >= cooldown)
-               & ((tally.today_column("deaths") >= t.deaths)
-                  | (tally.attacks_last(t.window_days) >= factor * t.attacks)
-                  | (tally.injuries_last(t.window_days) >= factor * t.injuries)))
-        due &= ~(u[:, DEFER_SLOT] < at(m.deference, everyone) * self.gov["pressure"])
-        by_faction = tally.attacks_by_faction(t.window_days)
-        best = by_faction.max(axis=1)
-        due &= best > 0
-        rows = np.flatnonzero(due)
-        if len(rows):
-            tied = by_faction[rows] == best[rows, None]
-            pick = (u[rows, ATTRIBUTION_SLOT] * tied.sum(axis=1)).astype(np.int64)
-            target = np.argmax(np.cumsum(tied, axis=1) > pick[:, None], axis=1)
-            syria = u[rows, WHERE_SLOT] < self.f["syria_share"][rows, target]
-            self.strike(rows, target, u[rows, CONSENT_SLOT], 1.0, ~syria, cost, in_iraq)
-        return cost, in_iraq
-
-    def strike(self: Any, rows: np.ndarray, target: np.ndarray, u_consent: np.ndarray,
-               severity: float, in_iraq: np.ndarray, cost: np.ndarray,
-               strikes_in_iraq: np.ndarray) -> None:
-        """The command strikes faction ``target[k]`` in row ``rows[k]`` (``Command.strike``)."""
-        m, f, gov = self.m, self.f, self.gov
-        factor = np.where(self.policy[rows] == 2, at(m.escalatory_factor, rows), 1.0) * severity
-        consent = u_consent < rules.consent_probability(
-            gov["pressure"][rows], gov["appeasement"][rows], base=at(m.consent_base, rows),
-            per_pressure=at(m.consent_pressure, rows),
-            per_appeasement=at(m.consent_appeasement, rows))
-        revenge = at(m.revenge, rows) * factor
-        deterrence = at(m.strike_deterrence, rows) * severity
-        f["capability"][rows, target] = f["capability"][rows, target] * (
-            1.0 - rules.clip01(at(m.strike_damage, rows) * factor))
-        f["hostility"][rows, target] = rules.clip01(f["hostility"][rows, target] + revenge)
-        f["deterrence"][rows, target] = f["deterrence"][rows, target] + 2.0 * deterrence
-        for j in range(len(self.names)):
-            other = target != j
-            r = rows[other]
-            if not len(r):
-                continue
-            f["hostility"][r, j] = rules.clip01(
-                f["hostility"][r, j] + at(m.revenge, r) * np.asarray(factor)[other]
-                * at(m.solidarity, r) * f["alignment"][r, j])
-            f["deterrence"][r, j] = f["deterrence"][r, j] + at(m.strike_deterrence, r) * severity
-        cost[rows] += at(m.stability_strike_cost, rows) * np.where(
-            consent, 1.0, at(m.unilateral_multiplier, rows))
-        self.last_strike_day[rows] = self.day
-        self.tally.strike(rows, target, consent)
-        strikes_in_iraq[rows] += in_iraq.astype(np.int64)
-
-    # -------------------------------------------------------------- government
-
-    def government(self: Any, clashes: np.ndarray, strike_cost: np.ndarray,
-                   strikes_in_iraq: np.ndarray) -> None:
-        """Stability, embarrassment and, on review days, the adaptive rule."""
-        m, g, tally = self.m, self.gov, self.tally
-        self.stability = rules.stability_update(
-            self.stability, tally.today_column("attacks"), clashes, strike_cost,
-            g["pressure"], self.confrontation.astype(float), baseline=m.stability_baseline,
-            recovery=m.stability_recovery, attack_cost=m.stability_attack_cost,
-            clash_cost=m.stability_clash_cost, pressure_cost=m.stability_pressure_cost,
-            pressure_safe=m.pressure_safe, confrontation_cost=m.stability_confrontation_cost)
-        self.embarrassment = rules.embarrassment_update(
-            self.embarrassment, tally.today_column("attacks_iraq"), strikes_in_iraq,
-            per_attack=m.embarrassment_attack, per_strike=m.embarrassment_strike,
-            decay=m.embarrassment_decay)
+    def evening(self: Any) -> None:
+        """Clashes, the command's strikes, deterrence from deaths, stability,
+        embarrassment and the public count, row by row
+        (:func:`sim.model.ensemble_evening.evening`); then, on review days, the adaptive
+        rule.
+        """
+        f, g, tally = self.f, self.gov, self.tally
+        today = self.scheduled.get(self.day, ())
+        scheduled = np.array([[self.names.index(s.faction), s.severity,
+                               float(str(s.country) == "Iraq")] for s in today],
+                             dtype=float).reshape(-1, 3)
+        strikes = np.empty((self.rows, len(today) + 1, 2), dtype=np.int64)
+        offset = self.day_offset()
+        evening(self.seeds, offset, self.day, self.evening_coef, self.clash_counters,
+                self.coalition_counter, self.report_counter, f["tension"], f["tolerance"],
+                f["stake"], f["capability"], f["hostility"], f["deterrence"],
+                f["alignment"], f["syria_share"], self.clashed, self.faction_clash_day,
+                self.last_clash_day, self.clashes_since_review, self.confrontation,
+                scheduled, self.threshold_values, self.policy, self.last_strike_day,
+                g["pressure"], g["appeasement"], tally.today, tally.evening_columns,
+                tally.cum_attacks, tally.cum_injuries, tally.cum_by_faction,
+                tally.faction_column, self.stability, self.embarrassment, self.arrivals,
+                self.known, self.public, strikes)
+        if tally.full:
+            for i in range(len(self.names)):
+                tally.clash_events(np.flatnonzero(self.clashed[:, i]), i)
+            for k in range(strikes.shape[1]):
+                rows = np.flatnonzero(strikes[:, k, 0] >= 0)
+                tally.strike_events(rows, strikes[rows, k, 0], strikes[rows, k, 1] > 0)
         if self.day % self.rule.review_days == 0 and self.adaptive.any():
             self.review(np.flatnonzero(self.adaptive), tally.attacks_last(7))
 
@@ -207,17 +125,15 @@ class RestOfTheDay:
 
     # ----------------------------------------------------------------- the close
 
-    def record_day(self: Any, deaths: np.ndarray) -> None:
-        """The public injury count (observation model) and the day's state values."""
-        self.known += self.arrivals[:, self.day]
-        u = self.draws("report", "public_count", [0], np.arange(self.rows))[:, 0]
-        refresh = (deaths > 0) | (u < self.m.report_refresh)
-        self.tally.reported(np.where(refresh, self.known - self.public, 0))
-        self.public = np.where(refresh, self.known, self.public)
+    def record_day(self: Any) -> None:
+        """The day's counts and state values."""
+        if not self.tally.full and self.day < self.days:  # no table keeps today's values
+            self.tally.close_day(self.stability, self.confrontation, None)
+            return
         f, g, n = self.f, self.gov, len(self.names)
         teams = f["teams"].sum(axis=1)
         teams = np.where(teams == 0, 1, teams)
-        self.tally.close_day((
+        self.tally.close_day(self.stability, self.confrontation, (
             self.stability, f["hostility"].sum(axis=1) / n, f["capability"].sum(axis=1) / n,
             self.escalation, self.signal, g["accommodation"], g["appeasement"],
             g["persuasion"], g["pressure"], self.embarrassment,

@@ -9,10 +9,12 @@ daily table, no event log, so memory grows with rows x days x a few integers.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import numpy as np
 
+from sim.model.ensemble_kernels import calm_spell, close_counts
 from sim.model.recorder import EVENT_COLUMNS, VALUE_COLUMNS, count_columns
 
 KINDS = ("attack", "foiled", "strike", "clash")
@@ -42,14 +44,19 @@ class Tally:
             [self.column[f"attacks_{c.lower()}"] for c in site_country])
         self.faction_column = np.array([self.column[f"attacks_{f}"] for f in factions])
         self.weapon_column = np.array([self.column[f"attacks_{w}"] for w in weapons])
-        self.today = np.zeros((rows, len(self.names)), dtype=np.int64)
+        self.evening_columns = np.array([self.column[name] for name in (
+            "attacks", "injuries", "deaths", "clashes", "strikes", "attacks_iraq",
+            "injuries_reported")])
+        self.attempt_columns = np.array([self.column[name] for name in (
+            "attacks", "intercepted", "injuries", "deaths", "foiled")])
+        self.today = np.zeros((len(self.names), rows), dtype=np.int64)  # column by column
         self.day = 0
         # running totals by day (column d = days 1..d), for the look-back windows
         self.cum_attacks = np.zeros((days + 1, rows), dtype=np.int32)
         self.cum_injuries = np.zeros((days + 1, rows), dtype=np.int32)
-        self.cum_by_faction = np.zeros((days + 1, rows, len(factions)), dtype=np.int32)
-        self.totals = np.zeros((rows, len(self.names)), dtype=np.int64)
-        self.first28 = np.zeros((rows, len(self.names)), dtype=np.int64)
+        self.cum_by_faction = np.zeros((days + 1, len(factions), rows), dtype=np.int32)
+        self.totals = np.zeros((len(self.names), rows), dtype=np.int64)
+        self.first28 = np.zeros((len(self.names), rows), dtype=np.int64)
         self.min_stability = np.full(rows, np.inf)
         self.confrontation_days = np.zeros(rows, dtype=np.int64)
         self.last_values: tuple = ()
@@ -66,49 +73,25 @@ class Tally:
         self.day += 1
         self.today[:] = 0
 
-    def today_column(self, name: str) -> np.ndarray:
-        """Today's count so far of one column, per row."""
-        return self.today[:, self.column[name]]
-
-    def attempts(self, rows: np.ndarray, faction: np.ndarray, site: np.ndarray,
-                 weapon: np.ndarray, outcome: np.ndarray, injuries: np.ndarray,
-                 deaths: np.ndarray) -> None:
-        """The day's launch attempts, rows possibly repeated: outcome 0 intercepted,
-        1 hit, 2 no effect (attacks that reached their sites), 3 foiled before launch.
+    def attempt_events(self, lines: np.ndarray) -> None:
+        """The day's launch attempts as event lines (already counted in ``today``): row,
+        kind, faction, site, weapon, outcome (0 intercepted, 1 hit, 2 no effect,
+        3 foiled before launch), injuries, deaths.
         """
-        c, width = self.column, len(self.names)
-        reached = outcome != 3
-        r = rows[reached] * width
-        ones = np.ones(len(r))
-        index = np.concatenate([
-            r + c["attacks"], r + c["intercepted"], r + c["injuries"], r + c["deaths"],
-            r + self.site_country_column[site[reached]], r + self.faction_column[faction[reached]],
-            r + self.weapon_column[weapon[reached]], rows[~reached] * width + c["foiled"]])
-        weight = np.concatenate([
-            ones, (outcome[reached] == 0).astype(float), injuries[reached], deaths[reached],
-            ones, ones, ones, np.ones(int((~reached).sum()))])
-        self.today += np.bincount(index, weight, minlength=self.today.size).astype(
-            np.int64).reshape(self.today.shape)
-        self._event(rows, np.where(reached, 0, 1), faction, site, weapon, outcome, injuries,
-                    deaths)
+        rows, kind, faction, site, weapon, outcome, injuries, deaths = lines.T.copy()
+        self._event(rows, kind, faction, site, weapon, outcome, injuries, deaths)
 
-    def strike(self, rows: np.ndarray, target: np.ndarray, consent: np.ndarray) -> None:
-        """Coalition strikes, one per row."""
-        self.today[rows, self.column["strikes"]] += 1
+    def strike_events(self, rows: np.ndarray, target: np.ndarray, consent: np.ndarray) -> None:
+        """Coalition strikes, one per row (already counted in ``today``)."""
         none = np.full(len(rows), -1)
         zero = np.zeros(len(rows), dtype=np.int64)
         self._event(rows, 2, target, none, none, np.where(consent, 4, 5), zero, zero)
 
-    def clash(self, rows: np.ndarray, faction: int) -> None:
-        """Clashes between a faction and the state."""
-        self.today[rows, self.column["clashes"]] += 1
+    def clash_events(self, rows: np.ndarray, faction: int) -> None:
+        """Clashes between a faction and the state (already counted in ``today``)."""
         none = np.full(len(rows), -1)
         zero = np.zeros(len(rows), dtype=np.int64)
         self._event(rows, 3, faction, none, none, zero + 6, zero, zero)
-
-    def reported(self, change: np.ndarray) -> None:
-        """Today's change of the public injury count."""
-        self.today[:, self.column["injuries_reported"]] += change
 
     def _event(self, rows: np.ndarray, kind: int | np.ndarray, faction: int | np.ndarray,
                site: np.ndarray, weapon: np.ndarray, outcome: np.ndarray,
@@ -127,35 +110,56 @@ class Tally:
 
     def attacks_last(self, days: int) -> np.ndarray:
         """Attacks in the last ``days`` days, today included, per row."""
-        return self._window(self.cum_attacks, days) + self.today[:, self.column["attacks"]]
-
-    def injuries_last(self, days: int) -> np.ndarray:
-        """Injuries in the last ``days`` days, today included, per row."""
-        return self._window(self.cum_injuries, days) + self.today[:, self.column["injuries"]]
-
-    def attacks_by_faction(self, days: int) -> np.ndarray:
-        """Attacks of each faction in the last ``days`` days, today included: (rows, F)."""
-        return self._window(self.cum_by_faction, days) + self.today[:, self.faction_column]
+        return self._window(self.cum_attacks, days) + self.today[self.column["attacks"]]
 
     # ------------------------------------------------------------------ close
 
-    def close_day(self, values: tuple) -> None:
-        """Keep today's counts and the day's state values (VALUE_COLUMNS, then the flag)."""
-        d = self.day - 1
-        self.cum_attacks[d + 1] = self.cum_attacks[d] + self.today[:, self.column["attacks"]]
-        self.cum_injuries[d + 1] = self.cum_injuries[d] + self.today[:, self.column["injuries"]]
-        self.cum_by_faction[d + 1] = self.cum_by_faction[d] + self.today[:, self.faction_column]
-        self.totals += self.today
-        if self.day <= 28:
-            self.first28 += self.today
-        self.min_stability = np.minimum(self.min_stability, values[0])
-        self.confrontation_days += values[-1]
+    def close_day(self, stability: np.ndarray, confrontation: np.ndarray,
+                  values: tuple | None) -> None:
+        """Keep today's counts and the day's state values (VALUE_COLUMNS, then the flag);
+        ``values`` may be None on a day whose values no table keeps (summary tables
+        before the last day).
+        """
+        d, today = self.day - 1, self.today
+        close_counts(self.day, today, self.column["attacks"], self.column["injuries"],
+                     self.faction_column, self.cum_attacks, self.cum_injuries,
+                     self.cum_by_faction, self.totals, self.first28, self.min_stability,
+                     stability, self.confrontation_days, confrontation)
+        if values is None:
+            return
         self.last_values = tuple(np.array(v, dtype=float, copy=True) for v in values)
         if self.full:
-            self.counts[:, d] = self.today
+            self.counts[:, d] = today.T
             for j, value in enumerate(values[:-1]):
                 self.values[:, d, j] = value
             self.flags[:, d] = values[-1]
+
+    def close(self) -> Tally:
+        """Drop the look-back windows once the days are over (they serve the command and
+        the review only); returns the tally.
+        """
+        self.cum_injuries = self.cum_by_faction = None
+        return self
+
+    @classmethod
+    def merge(cls, parts: list[Tally]) -> Tally:
+        """The closed tallies of consecutive blocks of rows, as one tally."""
+        merged = copy.copy(parts[0])
+        merged.rows = sum(part.rows for part in parts)
+        for name, axis in (("today", 1), ("cum_attacks", 1), ("totals", 1), ("first28", 1),
+                           ("min_stability", 0), ("confrontation_days", 0)):
+            setattr(merged, name, np.concatenate([getattr(p, name) for p in parts], axis=axis))
+        merged.last_values = tuple(np.concatenate(values)
+                                   for values in zip(*(p.last_values for p in parts),
+                                                     strict=True))
+        if merged.full:
+            for name in ("counts", "values", "flags"):
+                setattr(merged, name, np.concatenate([getattr(p, name) for p in parts]))
+        merged.events, start = [], 0
+        for part in parts:
+            merged.events += [(rows + start, *rest) for rows, *rest in part.events]
+            start += part.rows
+        return merged
 
     # ----------------------------------------------------------------- tables
 
@@ -198,43 +202,27 @@ class Tally:
         every row, as arrays.
         """
         c, days = self.column, self.day
-        attacks = np.diff(self.cum_attacks[:days + 1], axis=0).T
-        total = self.totals[:, c["attacks"]]
-        weekly = np.cumsum(attacks, axis=1)
-        weekly[:, 7:] = weekly[:, 7:] - weekly[:, :-7]
+        cumulative = self.cum_attacks[:days + 1].astype(np.int64)  # (days + 1, rows)
+        total = self.totals[c["attacks"]]
+        weekly = cumulative[1:].copy()  # attacks in the 7 days to each day, (days, rows)
+        weekly[7:] -= cumulative[1:-7]
         with np.errstate(invalid="ignore", divide="ignore"):
-            syria = np.where(total > 0, self.totals[:, c["attacks_syria"]] / total, np.nan)
+            syria = np.where(total > 0, self.totals[c["attacks_syria"]] / total, np.nan)
         values = dict(zip(VALUE_COLUMNS, self.last_values, strict=False))
         return {
             "attacks": total, "weekly_attack_rate": total / days * 7,
-            "peak_week_attacks": weekly.max(axis=1),
-            "attacks_day28": self.first28[:, c["attacks"]], "syria_share": syria,
-            "injuries": self.totals[:, c["injuries"]],
-            "injuries_day28": self.first28[:, c["injuries"]],
-            "injuries_reported": self.totals[:, c["injuries_reported"]],
-            "deaths": self.totals[:, c["deaths"]], "deaths_day28": self.first28[:, c["deaths"]],
-            "intercepted": self.totals[:, c["intercepted"]], "foiled": self.totals[:, c["foiled"]],
-            "strikes": self.totals[:, c["strikes"]], "clashes": self.totals[:, c["clashes"]],
+            "peak_week_attacks": weekly.max(axis=0),
+            "attacks_day28": self.first28[c["attacks"]], "syria_share": syria,
+            "injuries": self.totals[c["injuries"]],
+            "injuries_day28": self.first28[c["injuries"]],
+            "injuries_reported": self.totals[c["injuries_reported"]],
+            "deaths": self.totals[c["deaths"]], "deaths_day28": self.first28[c["deaths"]],
+            "intercepted": self.totals[c["intercepted"]], "foiled": self.totals[c["foiled"]],
+            "strikes": self.totals[c["strikes"]], "clashes": self.totals[c["clashes"]],
             "min_stability": self.min_stability, "final_stability": values["stability"],
             "open_confrontation": self.confrontation_days > 0,
             "confrontation_days": self.confrontation_days,
-            "days_to_deescalation": deescalation(attacks, weekly, calm_attacks, calm_days),
+            "days_to_deescalation": calm_spell(cumulative, weekly, calm_attacks, calm_days),
             "final_mean_capability": values["mean_capability"],
             "final_mean_hostility": values["mean_hostility"],
         }
-
-
-def deescalation(attacks: np.ndarray, weekly: np.ndarray, calm_attacks: int,
-                 calm_days: int) -> np.ndarray:
-    """:func:`sim.model.outcomes.days_to_deescalation` for every row at once."""
-    rows, days = attacks.shape
-    out = np.full(rows, np.nan)
-    any_attack = attacks.sum(axis=1) > 0
-    first = np.argmax(attacks > 0, axis=1)
-    calm = (weekly <= calm_attacks) & (np.arange(days)[None, :] > first[:, None])
-    run = np.zeros(rows, dtype=np.int64)
-    for i in range(days):
-        run = np.where(calm[:, i], run + 1, 0)
-        hit = (run == calm_days) & np.isnan(out) & any_attack
-        out[hit] = i - calm_days + 2
-    return out

@@ -117,6 +117,22 @@ def test_rows_can_differ_in_any_value_and_stay_each_a_replication():
                 == one.daily["injuries_reported"]).all()
 
 
+@pytest.mark.parametrize("rows", [1, 2])
+def test_a_batch_of_one_or_two_rows_is_each_rows_agent_run(rows):
+    """Small batches (a size-one array compares like a scalar in numpy) with values that
+    drive the state to its clips (embarrassment, hostility) stay exact."""
+    spec = override(load("baseline"), {"mechanisms.w_hostility": 9.0,
+                                       "mechanisms.embarrassment_attack": 0.08})
+    seeds = replication_seeds(1, rows)
+    m = spec.mechanisms
+    tally = simulate_batch(spec, seeds, 120, tables="summary")
+    summary = tally.summary(m.deescalation_attacks, m.deescalation_days)
+    for r, seed in enumerate(seeds):
+        expected = simulate(spec, seed, 120).summary
+        for name in ("attacks", "injuries", "deaths", "syria_share", "min_stability"):
+            assert summary[name][r] == expected[name], name
+
+
 def test_values_that_shape_the_world_cannot_differ_by_row():
     spec = load("baseline")
     with pytest.raises(RowValueError, match=r"bases\.al_tanf\.troops"):
