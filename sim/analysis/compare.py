@@ -137,21 +137,36 @@ def compact_rows(table: pd.DataFrame, metrics: Sequence[str] = KEY_METRICS,
 
     Each cell reads ``mean (diff*)``: the scenario's mean, its paired difference
     from the reference and ``*`` when the difference's interval excludes zero. The
-    reference's own cells read ``mean (ref)``.
+    reference's own cells read ``mean (ref)``. Every number of a column has the same
+    decimals (:func:`places`, from the column's largest mean).
     """
     headers = ["scenario", *metrics]
+    shown = table[table["metric"].isin(metrics)]
+    digits = {m: places(part["mean"]) for m, part in shown.groupby("metric")}
     rows = []
     for label, part in table.groupby("scenario", sort=False):
         by_metric = part.set_index("metric")
         cells = [str(label)]
         for metric in metrics:
             r = by_metric.loc[metric]
+            d = digits[metric]
             if label == r["reference"]:
-                cells.append(f"{fmt(r['mean'])} (ref)")
+                cells.append(f"{fmt(r['mean'], places=d)} (ref)")
             else:
-                cells.append(f"{fmt(r['mean'])} ({fmt(r['diff'], sign=True)}{r['significant']})")
+                cells.append(f"{fmt(r['mean'], places=d)} "
+                             f"({fmt(r['diff'], sign=True, places=d)}{r['significant']})")
         rows.append(cells)
     return headers, rows
+
+
+def places(values: Sequence[float] | pd.Series) -> int:
+    """Decimals for a column of numbers: 3 up to 1 (shares), 2 below 10, else 1 (by the
+    largest magnitude).
+    """
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite)]
+    largest = float(finite.max()) if finite.size else 0.0
+    return 3 if largest <= 1 else 2 if largest < 10 else 1
 
 
 def markdown(table: pd.DataFrame, level: float = 0.95) -> str:
@@ -170,9 +185,13 @@ def markdown(table: pd.DataFrame, level: float = 0.95) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fmt(x: float, sign: bool = False) -> str:
-    """A number in a few significant digits; ``-`` for NaN."""
+def fmt(x: float, sign: bool = False, places: int | None = None) -> str:
+    """A number with ``places`` decimals, or by default in a few significant digits; ``-``
+    for NaN.
+    """
     if x != x:  # NaN
         return "-"
     spec = "+" if sign else ""
+    if places is not None:
+        return f"{x:{spec}.{places}f}"
     return f"{x:{spec}.3f}" if abs(x) < 10 else f"{x:{spec}.1f}"

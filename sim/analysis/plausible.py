@@ -177,7 +177,8 @@ class Plausible:
         """Tried, kept, and which values the record pins down."""
         last = self.waves.iloc[-1]
         pinned = self.ranges[self.ranges["informed"] >= 0.3]
-        return (f"{int(self.waves['tried'].sum()):,} worlds tried in {len(self.waves)} waves over "
+        waves = f"{len(self.waves)} wave" + ("s" if len(self.waves) != 1 else "")
+        return (f"{int(self.waves['tried'].sum()):,} worlds tried in {waves} over "
                 f"{len(self.ranges)} uncertain values; {int(last['kept']):,} of the last wave's "
                 f"{int(last['tried']):,} are not ruled out (implausibility <= "
                 f"{self.matching.cutoff:g} on all {len(self.figures)} figures). "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from sim.scenario.load import Loaded
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+TABLE_WIDTH = 100
+"""The widest line a printed table may have unless ``--wide`` is given."""
 
 
 class UsageError(Exception):
@@ -46,6 +49,24 @@ def whole_number(text: str, low: int, high: int, what: str) -> int:
 def positive_int(text: str) -> int:
     """Argparse type: an integer >= 1."""
     return whole_number(text, 1, 10**9, "a positive whole number")
+
+
+def in_range(kind: type, low: float, high: float, what: str = "") -> Callable[[str], float | int]:
+    """Argparse type: a number of ``kind`` (``int`` or ``float``) from ``low`` to ``high``."""
+    what = what or ("a whole number" if kind is int else "a number")
+
+    def parse(text: str) -> float | int:
+        if kind is int:
+            return whole_number(text, int(low), int(high), what)
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g} ({what})")
+        return value
+
+    return parse
 
 
 def bounded(path: str) -> Callable[[str], int]:
@@ -220,20 +241,150 @@ def progress_bar(total: int, label: str) -> tuple[Callable[[int], None], Callabl
 
 
 def format_intervals(table: pd.DataFrame) -> str:
-    """Aligned text table of metric, mean and 95% interval."""
+    """Aligned text table of metric, mean and 95% interval (one number format per metric)."""
     from tabulate import tabulate
 
-    rows = [[r.metric, number(r.mean), f"[{number(r.ci_low)}, {number(r.ci_high)}]", r.n]
-            for r in table.itertuples()]
+    rows = []
+    for r in table.itertuples():
+        places = decimals([r.mean, r.ci_low, r.ci_high])
+        rows.append([r.metric, number(r.mean, places),
+                     f"[{number(r.ci_low, places)}, {number(r.ci_high, places)}]", r.n])
     return tabulate(rows, headers=["metric", "mean", "95% interval", "n"],
-                    colalign=("left", "right", "right", "right"))
+                    colalign=("left", "right", "right", "right"), disable_numparse=True)
 
 
-def number(x: float) -> str:
-    """A number in a few significant digits; ``-`` for NaN."""
+def decimals(values: Iterable[float]) -> int:
+    """Decimal places for a column of numbers: 3 up to 1 (shares), 2 below 10, else 1.
+
+    Chosen from the largest finite magnitude in ``values``, so that every number of a
+    column (or of one metric) is printed alike.
+    """
+    finite = [abs(float(x)) for x in values if x == x and abs(float(x)) != float("inf")]
+    largest = max(finite, default=0.0)
+    return 3 if largest <= 1 else 2 if largest < 10 else 1
+
+
+def number(x: float, places: int | None = None, sign: bool = False) -> str:
+    """A number with ``places`` decimals (default: :func:`decimals` of ``x`` alone); ``-``
+    for NaN; a leading ``+`` when ``sign``.
+    """
     if x != x:  # NaN
         return "-"
-    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+    if places is None:
+        places = decimals([x])
+    return f"{x:{'+' if sign else ''}.{places}f}"
+
+
+def number_column(values: Sequence[Any], sign: bool = False) -> list[str]:
+    """The numbers of one column as text, all with the same decimals (whole numbers and
+    texts are kept as they are).
+    """
+    numeric = [v for v in values if isinstance(v, float)]
+    places = decimals(numeric)
+    return [number(v, places, sign) if isinstance(v, float) else str(v) for v in values]
+
+
+def frame_rows(frame: pd.DataFrame, sign: Sequence[str] = (),
+               significant: Sequence[str] = ()) -> tuple[list[str], list[list[str]]]:
+    """Headers and text rows of a table: float columns with one number format each.
+
+    Integer columns print as whole numbers, texts as they are, NaN as ``-``; the columns
+    named in ``sign`` get a leading ``+`` on positive numbers; those named in
+    ``significant`` hold values of different quantities row by row (a parameter's
+    bounds) and print each in three significant digits.
+    """
+    import pandas as pd
+
+    columns = []
+    for name in frame.columns:
+        values = frame[name].tolist()
+        if name in significant:
+            columns.append(["-" if v != v else f"{v:.3g}" for v in values])
+        elif pd.api.types.is_float_dtype(frame[name]):
+            columns.append(number_column([float(v) for v in values], sign=name in sign))
+        else:
+            columns.append(["-" if v is None or v != v else str(v) for v in values])
+    rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
+    return [str(c) for c in frame.columns], rows
+
+
+def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, keep: int = 1,
+               wide: bool = False, width: int = TABLE_WIDTH,
+               align: Sequence[str] | None = None) -> str:
+    """An aligned text table no wider than ``width`` columns unless ``wide``.
+
+    A table that would be wider is cut into stacked tables, each repeating the first
+    ``keep`` columns (the row labels) and showing an even share of the others: the
+    fewest tables that fit. Cells are printed as given (no number parsing).
+
+    Args:
+        headers: column names.
+        rows: cells, one list per row.
+        keep: leading columns repeated in every part.
+        wide: one table, however wide.
+        width: the widest line allowed.
+        align: ``"left"`` or ``"right"`` per column (default: columns of numbers right,
+            others left).
+
+    """
+    from tabulate import tabulate
+
+    align = list(align or ["right" if all(_numeric(row[i]) for row in rows) else "left"
+                           for i in range(len(headers))])
+
+    def render(cols: Sequence[int]) -> str:
+        return tabulate([[row[i] for i in cols] for row in rows],
+                        headers=[headers[i] for i in cols], disable_numparse=True,
+                        colalign=[align[i] for i in cols])
+
+    every = list(range(len(headers)))
+    whole = render(every)
+    if wide or _widest(whole) <= width or len(headers) <= keep + 1:
+        return whole
+    rest = every[keep:]
+    for parts in range(2, len(rest) + 1):
+        size = -(-len(rest) // parts)  # ceiling: an even share of the columns
+        texts = [render(every[:keep] + rest[i:i + size]) for i in range(0, len(rest), size)]
+        if all(_widest(t) <= width for t in texts) or size == 1:
+            return "\n\n".join(texts)
+    return whole  # pragma: no cover (the loop returns at size 1)
+
+
+def _numeric(cell: Any) -> bool:
+    """Whether a cell reads as a number (or ``-``, a missing one)."""
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return True
+    try:
+        float(str(cell))
+    except ValueError:
+        return str(cell) == "-"
+    return True
+
+
+def wrapped(text: str, width: int = TABLE_WIDTH, indent: str = "") -> str:
+    """``text`` with every line longer than ``width`` broken between words (continuation
+    lines start with ``indent``).
+    """
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width, subsequent_indent=indent)
+                     if len(line) > width else line for line in text.splitlines())
+
+
+def _widest(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def add_wide_option(parser: argparse.ArgumentParser) -> None:
+    """``--wide``: print tables whole rather than cut to fit 100 columns."""
+    parser.add_argument("--wide", action="store_true",
+                        help=f"print each table whole, however wide (default: tables wider than "
+                        f"{TABLE_WIDTH} columns are cut into stacked parts)")
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``"1 event"``, ``"2 events"``, ``"0 events"`` (``many``: an irregular plural)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def relative(path: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from sim.cli.common import (
@@ -18,12 +19,16 @@ from sim.cli.common import (
     add_backend_options,
     add_engine_options,
     add_set_option,
+    add_wide_option,
     bounded,
     load_scenario,
     parse_sets,
+    plural,
     progress_bar,
     start_backend,
+    table_text,
     timestamp,
+    wrapped,
 )
 
 
@@ -35,16 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "numbers) and compare each outcome with a reference scenario: mean, 95% interval, "
         "and the paired difference from the reference with its 95% interval. Targets may "
         "be shipped scenario names, scenario files, or run folders written by 'sim run' or "
-        "'sim compare' (reused without re-running when their seeds agree). See docs/compare.md.")
+        "'sim compare' (reused without re-running when their seeds agree). Prints one row "
+        "per scenario (stacked tables to fit 100 columns; --wide for one) and writes "
+        "comparison.csv, comparison.md, figures and a run folder per scenario into --out. "
+        "See docs/compare.md.")
     p.add_argument("targets", nargs="*", metavar="SCENARIO",
                    help="scenario name, scenario file, or run folder")
-    p.add_argument("--reference", metavar="NAME",
+    p.add_argument("--reference", metavar="SCENARIO",
                    help="reference scenario (default: baseline if compared, else the first)")
     p.add_argument("--all-policies", action="store_true",
                    help="compare every shipped policy scenario with baseline")
     p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
-                   help="replications per scenario, at least 2 (default 30, or those of the "
-                   "run folders given)")
+                   help="replications per scenario, at least 2 (default: 30, or those of the "
+                   "run folders given; 20 per world with --worlds)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the reference scenario's run.days)")
     p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
@@ -56,14 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: results/compare-<timestamp>)")
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help="finish an interrupted comparison in DIR (its --out)")
-    p.add_argument("--worlds", type=Path, metavar="FILE",
+    p.add_argument("--worlds", type=Path, metavar="DIR",
                    help="run the comparison in every world of a `sim plausible` folder (or its "
                    "worlds.parquet), the same seeds in each, and say which conclusions keep "
-                   "their sign in 90%% of worlds (ensemble engine; default 20 replications "
-                   "per world; see docs/plausible.md)")
-    p.add_argument("--max-worlds", type=bounded("run.replications"), default=200, metavar="W",
+                   "their sign in 90%% of worlds (ensemble engine; see docs/plausible.md)")
+    p.add_argument("--max-worlds", type=bounded("run.replications"), default=200, metavar="N",
                    help="with --worlds: at most this many worlds, a fixed random choice "
-                   "(default 200)")
+                   "(default: 200)")
+    add_wide_option(p)
     p.set_defaults(func=cmd_compare)
 
 
@@ -126,9 +134,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         engine.close()
         if bar:
             bar[1]()
-    print_summary(result, time.perf_counter() - started)
+    print_summary(result, time.perf_counter() - started, wide=args.wide)
     if result.failed:
-        print(f"error: {result.failed} replication(s) failed; see "
+        print(f"error: {plural(result.failed, 'replication')} failed; see "
               f"{result.folder / 'failures.csv'} (the comparison uses the seeds that completed "
               "in every scenario)", file=sys.stderr)
         return EXIT_FAILED
@@ -138,8 +146,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_compare_worlds(args: argparse.Namespace, started: float) -> int:
     """``sim compare ... --worlds FILE``: every scenario in every world, robust or fragile."""
     import time
-
-    from tabulate import tabulate
 
     from sim.analysis import robustness as rb
     from sim.experiment.backends import default_workers
@@ -194,38 +200,62 @@ def cmd_compare_worlds(args: argparse.Namespace, started: float) -> int:
         "engine": "ensemble", "command": args.command_line, "run_s": round(ran, 3),
         "analysis_s": round(analysed, 3)})
     folder = write_folder_atomic(out, result.write_into)
-    print(f"compared {len(specs)} scenarios in {len(worlds)} worlds x {reps} replications x "
-          f"{days} days (root seed {seed}) in {ran:.1f} s, analysed in {analysed:.1f} s; "
-          f"reference {reference}")
+    print(f"compared {plural(len(specs), 'scenario')} in {plural(len(worlds), 'world')} x "
+          f"{plural(reps, 'replication')} x {plural(days, 'day')} (root seed {seed})\n"
+          f"in {ran:.1f} s, analysed in {analysed:.1f} s; reference {reference}")
     print("effect against the reference: median across worlds [5-95%], share of worlds "
-          f"better, and what holds in {rb.ROBUST_SHARE:.0%} of worlds (else fragile)")
-    print(tabulate(result.printable(), headers="keys", showindex=False))
+          f"better,\nand what holds in {rb.ROBUST_SHARE:.0%} of worlds (else fragile)")
+    headers, rows = world_rows(table, rb.SHOWN)
+    print(table_text(headers, rows, keep=1, wide=args.wide,
+                     align=["left", *["right"] * (len(headers) - 1)]))
     fragile = table[(table["status"] == "fragile") & table["outcome"].isin(rb.SHOWN)]
     for r in fragile.itertuples():
-        print(f"  fragile: {r.scenario}, {r.outcome} (better in {r.share_better:.0%} of "
-              f"worlds): {r.decided_by}")
+        print(wrapped(f"  fragile: {r.scenario}, {r.outcome} (better in {r.share_better:.0%} "
+                      f"of worlds): {r.decided_by}", indent="    "))
     print(f"-> {folder}")
     return EXIT_OK
 
 
-def print_summary(result: object, wall: float) -> None:
-    """Print the compact table: rows are scenarios, columns key metrics."""
-    from tabulate import tabulate
+def world_rows(table: object, outcomes: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """Rows of the comparison across worlds: 'effect [5-95%] share status' per outcome,
+    every number of an outcome with the same decimals.
+    """
+    from sim.cli.common import decimals, number
 
+    shown = table[table["outcome"].isin(outcomes)]  # type: ignore[index]
+    places = {o: decimals(part[["median_effect", "q05", "q95"]].to_numpy().ravel())
+              for o, part in shown.groupby("outcome")}
+    columns = [o for o in outcomes if o in places]
+    rows = []
+    for name, part in shown.groupby("scenario", sort=False):
+        cells = {r.outcome: (f"{number(r.median_effect, places[r.outcome], True)} "
+                             f"[{number(r.q05, places[r.outcome], True)}, "
+                             f"{number(r.q95, places[r.outcome], True)}] "
+                             f"{getattr(r, 'share_better', float('nan')):.0%} {r.status}")
+                 for r in part.itertuples()}
+        rows.append([str(name), *(cells.get(o, "-") for o in columns)])
+    return ["scenario", *columns], rows
+
+
+def print_summary(result: object, wall: float, wide: bool = False) -> None:
+    """Print the compact table: rows are scenarios, columns key metrics.
+
+    The table is cut into stacked parts of at most 100 columns unless ``wide``.
+    """
     from sim.analysis import compare
 
     meta = result.metadata  # type: ignore[attr-defined]
     reused = len(meta["reused_folders"])
     ran = len(meta["scenarios"]) - reused
     shown = f", {reused} read from folders" if reused else ""
-    print(f"compared {len(meta['scenarios'])} scenarios ({ran} run{shown}) x "
-          f"{meta['replications']} replications x {meta['days']} days, root seed "
-          f"{meta['root_seed']}, in {wall:.1f} s")
+    print(f"compared {plural(len(meta['scenarios']), 'scenario')} ({ran} run{shown}) x "
+          f"{plural(meta['replications'], 'replication')} x {plural(meta['days'], 'day')}, "
+          f"root seed {meta['root_seed']}, in {wall:.1f} s")
     headers, rows = compare.compact_rows(result.table)  # type: ignore[attr-defined]
-    print(tabulate(rows, headers=headers, disable_numparse=True,
-                   colalign=("left", *["right"] * (len(headers) - 1))))
+    print(table_text(headers, rows, keep=1, wide=wide,
+                     align=["left", *["right"] * (len(headers) - 1)]))
     print(f"cells: mean (difference from {meta['reference']}; * = its paired 95% interval "
-          "excludes zero); open_confrontation is the share of replications")
+          "excludes zero);\nopen_confrontation is the share of replications")
     out = result.folder  # type: ignore[attr-defined]
-    print(f"full table with intervals: {out / 'comparison.md'} (and comparison.csv); "
+    print(f"full table with intervals: {out / 'comparison.md'} (and comparison.csv);\n"
           f"figures and run folders in {out}")

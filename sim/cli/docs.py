@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``docs`` subcommand."""
     p = sub.add_parser("docs", help="regenerate docs/scenarios.md from the scenario schema",
                        description="Write the scenario file reference (every key, parameter "
-                       "path and event path) generated from the schema and the registry.")
+                       "path and event path) generated from the schema and the registry, to "
+                       "docs/scenarios.md by default; --check only compares. Prints the file "
+                       "written.")
     p.add_argument("--out", type=Path, metavar="FILE",
                    help="file to write (default: docs/scenarios.md)")
     p.add_argument("--check", action="store_true",

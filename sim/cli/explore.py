@@ -11,10 +11,15 @@ from sim.cli.common import (
     UsageError,
     add_backend_options,
     add_set_option,
+    add_wide_option,
     bounded,
+    frame_rows,
+    in_range,
     load_scenario,
+    plural,
     progress_bar,
     start_backend,
+    table_text,
     timestamp,
 )
 
@@ -30,15 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run SCENARIO at every point of a grid (--vary PATH=LOW:HIGH:N, once or "
         "twice), the same replication seeds at every point, and write every outcome's mean, "
         "95%% interval and paired difference from the first point, with response curves "
-        "(one axis) or heatmaps (two). Runs on the ensemble engine unless --engine agents. "
-        "See docs/explore.md.")
+        "(one axis) or heatmaps (two) into --out. Runs on the ensemble engine unless --engine "
+        "agents. Prints each point's means. See docs/explore.md.")
     p.add_argument("scenario", nargs="?", metavar="SCENARIO",
                    help="shipped scenario name or scenario file")
     p.add_argument("--vary", action="append", metavar="PATH=LOW:HIGH:N",
                    help="a swept value: N values from LOW to HIGH, e.g. "
                    "levers.government.pressure=0:1:11 (once or twice)")
     p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
-                   help="replications per grid point (default 100)")
+                   help="replications per grid point (default: 100)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the scenario's run.days)")
     p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
@@ -48,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "agent model (the same tables for the same seeds, slower)")
     add_set_option(p)
     add_backend_options(p, workers_default=1)
+    add_wide_option(p)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: results/sweep-<timestamp>); it is built in "
                    "DIR.partial and renamed when complete")
@@ -62,16 +68,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "declares (ranges_iraq_2023 declares one for every uncertain value), by group unless "
         "--ungrouped; every design point runs the same seeds on the ensemble engine. Writes "
         "indices with intervals, their values at N/2 (convergence), the share of replication "
-        "noise, and a ranked bar chart per outcome. See docs/explore.md.")
+        "noise, and a ranked bar chart per outcome into --out; prints the top factors for "
+        "attacks and open confrontation. See docs/explore.md.")
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario that declares "
                    "ranges, e.g. ranges_iraq_2023")
     p.add_argument("--method", choices=("morris", "sobol"),
                    help="morris (default): screening; sobol: first-order and total indices")
-    p.add_argument("--n", type=bounded("run.replications"), metavar="N",
-                   help="Morris trajectories (default 20) or Sobol base samples, a power of "
-                   "two (default 256)")
-    p.add_argument("--reps", type=bounded("run.replications"), metavar="R",
-                   help="replications per design point (default 10)")
+    p.add_argument("--n", type=bounded("run.replications"), metavar="SAMPLES",
+                   help="Morris trajectories (default: 20) or Sobol base samples, a power of "
+                   "two (default: 256)")
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
+                   help="replications per design point (default: 10)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the scenario's run.days)")
     p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
@@ -97,43 +104,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "declared range) under which an outcome of interest happens, in the folder of a "
         "finished `sim sweep` (each replication a case) or `sim sensitivity` (each design "
         "point's mean a case), with PRIM from the EMA Workbench. Reports coverage, density, "
-        "mass and the restricted dimensions. See docs/explore.md.")
+        "mass and the restricted dimensions, and writes boxes.csv, the peeling trajectory and "
+        "a figure into --out. Runs no model. See docs/explore.md.")
     p.add_argument("folder", type=Path, metavar="FOLDER",
                    help="a sweep or sensitivity folder (results/sweep-..., results/sensitivity-...)")
     p.add_argument("--where", default="open_confrontation>=0.5", metavar="OUTCOME>VALUE",
                    help="the outcome of interest: OUTCOME>VALUE, >=, < or <=; VALUE a number or "
-                   "qNN, a percentile (default open_confrontation>=0.5; e.g. attacks>q90)")
-    p.add_argument("--density", type=unit_share, default=0.8, metavar="D",
-                   help="least density of the chosen box (default 0.8)")
-    p.add_argument("--max-dims", type=positive_int, default=4, metavar="K",
-                   help="most restricted dimensions of the chosen box (default 4)")
-    p.add_argument("--boxes", type=positive_int, default=1, metavar="B",
-                   help="boxes to find, each among the cases the earlier ones leave (default 1)")
+                   "qNN, a percentile (default: open_confrontation>=0.5; e.g. attacks>q90)")
+    p.add_argument("--density", type=in_range(float, 0.01, 0.99, "a share"), default=0.8,
+                   metavar="SHARE",
+                   help="least density of the chosen box (default: 0.8)")
+    p.add_argument("--max-dims", type=in_range(int, 1, 1000), default=4, metavar="N",
+                   help="most restricted dimensions of the chosen box (default: 4)")
+    p.add_argument("--boxes", type=in_range(int, 1, 1000), default=1, metavar="N",
+                   help="boxes to find, each among the cases the earlier ones leave (default: 1)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: results/discover-<timestamp>)")
     p.set_defaults(func=cmd_discover)
-
-
-def unit_share(text: str) -> float:
-    """A share strictly between 0 and 1 (an argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: a share between 0 and 1, exclusive")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """A whole number of at least 1 (an argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"{text}: a whole number from 1 to 1000")
-    return value
 
 
 def _refuse_with_resume(args: argparse.Namespace, command: str, given: dict[str, object]) -> None:
@@ -162,8 +149,6 @@ def _scenario(job: dict) -> Scenario:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the grid (or finish an interrupted one), write the folder, print the means."""
-    from tabulate import tabulate
-
     from sim.analysis.sweep import Sweep, sweep_table
     from sim.experiment.checkpoint import Checkpoint
     from sim.experiment.sweep import SweepError, grid_points, parse_axis, run_sweep, sweep_chunk_points
@@ -217,9 +202,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         folder = point.finish(sweep.write_into)
     finally:
         point.close()
-    print(f"{spec.name}: {meta['points']} points x {job['reps']} replications x {meta['days']} "
-          f"days ({meta['engine']} engine) in {meta['wall_time_s']:.1f} s")
-    print(tabulate(sweep.wide(), headers="keys", showindex=False, floatfmt=".3g"))
+    print(f"{spec.name}: {plural(meta['points'], 'point')} x {plural(job['reps'], 'replication')} "
+          f"x {plural(meta['days'], 'day')} ({meta['engine']} engine) in "
+          f"{meta['wall_time_s']:.1f} s")
+    means = sweep.wide()
+    if not args.wide:  # the swept paths by their last part, named on a line of their own
+        short = {path: path.rpartition(".")[2] for path in sweep.paths}
+        if len(set(short.values())) == len(short):
+            means = means.rename(columns=short)
+            print("; ".join(f"{name} = {path}" for path, name in short.items()))
+    print(table_text(*frame_rows(means), keep=1 + len(sweep.paths), wide=args.wide))
     print(f"-> {folder}")
     return EXIT_OK
 
@@ -228,8 +220,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Sample the design (or reopen an interrupted one), run it, compute the indices, write
     and print the rankings.
     """
-    from tabulate import tabulate
-
     from sim.analysis import sensitivity as sa
     from sim.experiment.checkpoint import Checkpoint
     from sim.experiment.design import chunk_points, run_design
@@ -288,15 +278,16 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     finally:
         point.close()
     main = "ST" if method == "sobol" else "mu_star"
-    print(f"{spec.name}: {method}, {len(sa.factors(prob))} factors, {len(design)} points x "
-          f"{reps} replications x {meta['days']} days ({meta['engine']} engine) in "
+    print(f"{spec.name}: {method}, {plural(len(sa.factors(prob)), 'factor')}, "
+          f"{plural(len(design), 'point')} x {plural(reps, 'replication')} x "
+          f"{plural(meta['days'], 'day')} ({meta['engine']} engine) in "
           f"{meta['wall_time_s']:.1f} s")
     for outcome in ("attacks", "open_confrontation"):
         top = analysis.ranking(outcome).head(8)[[main, f"{main} conf", f"{main} at N/2"]]
         print(f"\n{outcome} ({main}, its interval, and at N/2):")
-        print(tabulate(top, headers="keys", floatfmt=".3f"))
+        print(table_text(*frame_rows(top.reset_index()), keep=1))
     print()
-    print(tabulate(analysis.noise, headers="keys", showindex=False, floatfmt=".3g"))
+    print(table_text(*frame_rows(analysis.noise), keep=1))
     print(f"-> {folder}")
     return EXIT_OK
 

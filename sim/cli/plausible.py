@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sim.cli.common import (
     EXIT_OK,
     UsageError,
     add_backend_options,
+    add_wide_option,
     bounded,
+    frame_rows,
+    in_range,
+    plural,
     progress_bar,
     start_backend,
+    table_text,
     timestamp,
+    wrapped,
 )
-
-
-def positive(kind: type, low: float, high: float) -> Callable[[str], float | int]:
-    """A number of ``kind`` from ``low`` to ``high`` (an argparse type)."""
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text}: from {low:g} to {high:g}")
-        return value
-    return parse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,30 +33,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(observation error, model discrepancy and replication noise counted) exceeds the "
         "cut-off on any figure, in waves until the region stops shrinking. Then replays the "
         "whole horizon in the worlds kept against the test-window figures (the predictive "
-        "check). Writes worlds.parquet for `sim compare --worlds`. See docs/plausible.md.")
+        "check). Writes worlds.parquet (for `sim compare --worlds` and `sim run --worlds`), "
+        "the waves, ranges, figures and predictive check into --out. See docs/plausible.md.")
     p.add_argument("scenario", nargs="?", metavar="REPLAY",
-                   help="the replay to match (default historical_2023_24)")
+                   help="the replay to match (default: historical_2023_24)")
     p.add_argument("--ranges", metavar="SCENARIO",
-                   help="the file declaring the ranges (default ranges_iraq_2023)")
-    p.add_argument("--worlds", type=positive(int, 10, 10_000_000), metavar="N",
-                   help="candidate worlds per wave (default 20000)")
-    p.add_argument("--reps", type=bounded("run.replications"), metavar="R",
-                   help="replications per world (default 10)")
-    p.add_argument("--cutoff", type=positive(float, 0.5, 10), metavar="C",
-                   help="largest implausibility a world may have on any figure (default 3)")
-    p.add_argument("--discrepancy", type=positive(float, 0, 2), metavar="D",
-                   help="model discrepancy as a share of each figure (default 0.1)")
-    p.add_argument("--obs-error", type=positive(float, 0, 2), metavar="E",
+                   help="the file declaring the ranges (default: ranges_iraq_2023)")
+    p.add_argument("--worlds", type=in_range(int, 10, 10_000_000), metavar="N",
+                   help="candidate worlds per wave (default: 20000)")
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
+                   help="replications per world (default: 10)")
+    p.add_argument("--cutoff", type=in_range(float, 0.5, 10), metavar="VALUE",
+                   help="largest implausibility a world may have on any figure (default: 3)")
+    p.add_argument("--discrepancy", type=in_range(float, 0, 2), metavar="SHARE",
+                   help="model discrepancy as a share of each figure (default: 0.1)")
+    p.add_argument("--obs-error", type=in_range(float, 0, 2), metavar="SHARE",
                    help="observation error as a share of each figure, plus one count "
-                   "(default 0.1)")
-    p.add_argument("--waves", type=positive(int, 1, 20), metavar="K",
-                   help="most waves (default 4; fewer when the region stops shrinking)")
-    p.add_argument("--check-worlds", type=positive(int, 0, 100_000), metavar="W",
-                   help="retained worlds replayed in the predictive check (default 200; 0: "
+                   "(default: 0.1)")
+    p.add_argument("--waves", type=in_range(int, 1, 20), metavar="N",
+                   help="most waves (default: 4; fewer when the region stops shrinking)")
+    p.add_argument("--check-worlds", type=in_range(int, 0, 100_000), metavar="N",
+                   help="retained worlds replayed in the predictive check (default: 200; 0: "
                    "no check)")
     p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
-                   help="root seed of worlds and replications (default 20231017)")
+                   help="root seed of worlds and replications (default: 20231017)")
     add_backend_options(p, workers_default=1)
+    add_wide_option(p)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: results/plausible-<timestamp>); built in "
                    "DIR.partial and renamed when complete")
@@ -82,7 +76,6 @@ def cmd_plausible(args: argparse.Namespace) -> int:
     import json
 
     import pandas as pd
-    from tabulate import tabulate
 
     from sim.analysis import plausible as pl
     from sim.analysis.record import load_record
@@ -152,20 +145,21 @@ def cmd_plausible(args: argparse.Namespace) -> int:
         folder = point.finish(found.write_into)
     finally:
         point.close()
-    print(found.summary())
-    print(tabulate(found.waves, headers="keys", showindex=False))
+    print(wrapped(found.summary()))
+    print(table_text(*frame_rows(found.waves), keep=1, wide=args.wide))
     print("\nValues the record informs most (share of worlds kept in each fifth of the range):")
-    print(tabulate(found.ranges.head(8)[["path", "prior_low", "prior_high", "keep_by_fifth",
-                                         "informed"]], headers="keys", showindex=False,
-                   floatfmt=".3g"))
+    informed = found.ranges.head(8)[["path", "prior_low", "prior_high", "keep_by_fifth",
+                                     "informed"]]
+    print(table_text(*frame_rows(informed.rename(columns={"prior_low": "low",
+                                                          "prior_high": "high"}),
+                                 significant=("low", "high")), keep=1, wide=args.wide))
     inside = found.figures["inside"]
-    print(f"\nCalibration window: {int(inside.sum())} of {len(inside)} figures inside the kept "
-          "worlds' 90% band.")
+    print(f"\nCalibration window: {int(inside.sum())} of {plural(len(inside), 'figure')} inside "
+          "the kept worlds' 90% band.")
     if found.check is not None:
         print("\nPredictive check (test window; 90% band of the kept worlds beside the "
               "calibrated model):")
-        print(tabulate(pl.check_summary(found.check), headers="keys", showindex=False,
-                       floatfmt=".3g"))
+        print(table_text(*frame_rows(pl.check_summary(found.check)), keep=1, wide=args.wide))
     print(f"History match {found.metadata['match_s']:.0f} s, in all "
           f"{found.metadata['wall_time_s']:.0f} s -> {folder}")
     return EXIT_OK

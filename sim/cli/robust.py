@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sim.cli.common import (
@@ -12,36 +11,17 @@ from sim.cli.common import (
     UsageError,
     add_backend_options,
     add_set_option,
+    add_wide_option,
     bounded,
+    frame_rows,
+    in_range,
     load_scenario,
     progress_bar,
     start_backend,
+    table_text,
     timestamp,
+    wrapped,
 )
-
-
-def share(text: str) -> float:
-    """A number from 0 to 1 (an argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text}: a share from 0 to 1")
-    return value
-
-
-def count(low: int, high: int) -> Callable[[str], int]:
-    """A whole number from ``low`` to ``high`` (an argparse type)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text}: a whole number from {low} to {high}")
-        return value
-    return parse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,32 +33,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         "attacks low in a bad future (a high quantile across futures), the chance of open "
         "confrontation under a cap and stability above a floor in a bad future. Every mix "
         "runs in the same futures with the same seeds on the ensemble engine. Reports the "
-        "Pareto set and where each shipped policy scenario sits against it. Resumable. "
+        "Pareto set and where each shipped policy scenario sits against it, and writes the "
+        "trials, the Pareto set, the policies and a figure into --out. Resumable. "
         "See docs/explore.md.")
     p.add_argument("scenario", nargs="?", metavar="SCENARIO",
-                   help="a scenario declaring ranges (default ranges_iraq_2023)")
-    p.add_argument("--trials", type=count(2, 100_000), metavar="T",
-                   help="lever mixes to try (default 200)")
-    p.add_argument("--futures", type=count(2, 100_000), metavar="F",
-                   help="futures sampled from the ranges (default 40)")
-    p.add_argument("--reps", type=bounded("run.replications"), metavar="R",
-                   help="replications per future (default 5)")
+                   help="a scenario declaring ranges (default: ranges_iraq_2023)")
+    p.add_argument("--trials", type=in_range(int, 2, 100_000), metavar="N",
+                   help="lever mixes to try (default: 200)")
+    p.add_argument("--futures", type=in_range(int, 2, 100_000), metavar="N",
+                   help="futures sampled from the ranges (default: 40)")
+    p.add_argument("--reps", type=bounded("run.replications"), metavar="N",
+                   help="replications per future (default: 5)")
     p.add_argument("--days", type=bounded("run.days"), metavar="DAYS",
                    help="horizon in days (default: the scenario's run.days)")
     p.add_argument("--seed", type=bounded("run.seed"), metavar="SEED",
                    help="root seed of futures, replications and search (default: the "
                    "scenario's)")
-    p.add_argument("--quantile", type=share, metavar="Q",
+    p.add_argument("--quantile", type=in_range(float, 0, 1, "a share"), metavar="Q",
                    help="how bad a future is judged: attacks at this quantile across futures, "
-                   "stability at 1 - Q (default 0.9)")
-    p.add_argument("--max-confrontation", type=share, metavar="P",
-                   help="cap on the chance of open confrontation (default 0.1)")
-    p.add_argument("--min-stability", type=share, metavar="S",
-                   help="floor on minimum stability at the 1 - Q quantile (default 0.15)")
-    p.add_argument("--batch", type=count(2, 1_000), metavar="B",
-                   help="mixes asked at a time, NSGA-II's population (default 20)")
+                   "stability at 1 - Q (default: 0.9)")
+    p.add_argument("--max-confrontation", type=in_range(float, 0, 1, "a share"),
+                   metavar="SHARE",
+                   help="cap on the chance of open confrontation (default: 0.1)")
+    p.add_argument("--min-stability", type=in_range(float, 0, 1, "a share"), metavar="VALUE",
+                   help="floor on minimum stability at the 1 - Q quantile (default: 0.15)")
+    p.add_argument("--batch", type=in_range(int, 2, 1_000), metavar="N",
+                   help="mixes asked at a time, NSGA-II's population (default: 20)")
     add_set_option(p)
     add_backend_options(p, workers_default=1)
+    add_wide_option(p)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: results/robust-<timestamp>); built in "
                    "DIR.partial and renamed when complete")
@@ -90,8 +73,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_robust(args: argparse.Namespace) -> int:
     """Sample futures, search, score the shipped policies, write and print the Pareto set."""
     import json
-
-    from tabulate import tabulate
 
     from sim.analysis.robust import Robust
     from sim.experiment import robust as rb
@@ -156,15 +137,17 @@ def cmd_robust(args: argparse.Namespace) -> int:
         folder = point.finish(found.write_into)
     finally:
         point.close()
-    print(found.summary())
+    print(wrapped(found.summary()))
     columns = ["trial", *rb.LEVERS, "attacks_q", "confrontation", "stability_low"]
     print("\nPareto set:")
-    print(tabulate(found.printable(found.front[columns]), headers="keys", showindex=False,
-                   floatfmt=".3g"))
+    print(table_text(*frame_rows(found.printable(found.front[columns])), keep=1,
+                     wide=args.wide))
     print("\nShipped policies in the same futures:")
-    print(tabulate(found.printable(found.placed_policies()[
+    placed = found.printable(found.placed_policies()[
         ["scenario", *rb.LEVERS, "attacks_q", "confrontation", "stability_low", "feasible",
-         "beaten_by_trials", "other_changes"]]), headers="keys", showindex=False,
-        floatfmt=".3g"))
+         "beaten_by_trials", "other_changes"]])
+    headers, rows = frame_rows(placed)
+    print(table_text(headers, rows, keep=1, wide=args.wide,
+                     align=["left", *["right"] * 7, "left", "left", "left"]))
     print(f"-> {folder}")
     return EXIT_OK
