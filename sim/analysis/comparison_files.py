@@ -7,15 +7,18 @@ when every file is there (see :class:`sim.experiment.store.RunStore`).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.analysis import compare, plots
+from sim.analysis import comparison_markdown, plots
 from sim.analysis.stats import bands, weekly_attacks
 from sim.experiment.files import write_text_atomic
-from sim.experiment.results import StoredRunResult
+from sim.experiment.results import RunResult, StoredRunResult
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.analysis.comparison import Comparison
 
 
@@ -39,31 +42,30 @@ def write_comparison_files(folder: Path, comparison: Comparison) -> None:
     if failures:
         write_text_atomic(folder / "failures.csv",
                           pd.concat(failures, ignore_index=True).to_csv(index=False))
-    weekly = {label: bands(weekly_attacks(r.daily), by="week") for label, r in runs.items()}
-    plots.plot_bands(weekly, reference, folder / "weekly_attacks.png",
-                     ylabel="attacks per 7 days",
-                     title="Weekly attacks on coalition sites (median and 90% band)")
-    stability = {label: bands(r.daily, by="day", value="stability") for label, r in runs.items()}
-    plots.plot_bands(stability, reference, folder / "stability.png", ylabel="stability index",
-                     title="Iraqi stability index (median and 90% band)", from_zero=False)
-    plots.plot_differences(table, folder / "differences.png")
+    write_figures(folder, runs, table, reference, int(meta["days"]))
     write_text_atomic(folder / "metadata.json", json.dumps(meta, indent=2, default=str))
     for result in runs.values():  # the tables read for the figures are not needed again
         if isinstance(result, StoredRunResult):
             result.release()
 
 
+def write_figures(folder: Path, runs: Mapping[str, RunResult], table: pd.DataFrame,
+                  reference: str, days: int) -> list[Path]:
+    """weekly_attacks.png, stability.png and differences.png of a comparison, into ``folder``."""
+    weekly = {label: bands(weekly_attacks(r.daily), by="week") for label, r in runs.items()}
+    stability = {label: bands(r.daily, by="day", value="stability") for label, r in runs.items()}
+    return [plots.plot_bands(weekly, reference, Path(folder) / "weekly_attacks.png",
+                             ylabel="attacks per 7 days",
+                             title="Weekly attacks on coalition sites (median and 90% band)"),
+            plots.plot_bands(stability, reference, Path(folder) / "stability.png",
+                             ylabel="stability index (0-1)",
+                             title="Iraqi stability index (median and 90% band)",
+                             from_zero=False),
+            plots.plot_differences(table, Path(folder) / "differences.png", days=days)]
+
+
 def markdown_report(comparison: Comparison) -> str:
-    """comparison.md: a short header, then the full table."""
-    meta = comparison.metadata
-    failed = (f"\n\n{meta['failed']} replication(s) failed (failures.csv); the comparison "
-              "uses the seeds that completed in every scenario." if meta["failed"] else "")
-    return (
-        f"# Comparison with {meta['reference']}\n\n"
-        f"{len(meta['scenarios'])} scenarios, {meta['replications']} replications each, "
-        f"{meta['days']} days, root seed {meta['root_seed']} (the same replication seeds "
-        f"for every scenario).{failed}\n\n"
-        "`mean` and its 95% t-interval over replications; `diff`: mean of the per-replication "
-        f"differences from {meta['reference']} (paired by seed) and its 95% t-interval; "
-        "`*`: that interval excludes zero. See docs/compare.md.\n\n"
-        + compare.markdown(comparison.table))
+    """comparison.md: settings, figures, clear differences and one section per outcome
+    (see :mod:`sim.analysis.comparison_markdown`).
+    """
+    return comparison_markdown.markdown_report(comparison)

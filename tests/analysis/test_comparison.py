@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -77,7 +78,7 @@ def test_a_failed_replication_is_listed_and_the_pairs_drop_it(tmp_path, monkeypa
     monkeypatch.setattr(runner, "run_chunk", failing_chunk)
     out = tmp_path / "cmp"
     assert main(["compare", *ARGS, "--workers", "1", "--out", str(out)]) == 1
-    assert "1 replication(s) failed" in capsys.readouterr().err
+    assert "1 replication failed" in capsys.readouterr().err
     failures = pd.read_csv(out / "failures.csv")
     assert failures[["scenario", "replication"]].values.tolist() == [["gaza_truce", 1]]
     assert (out / "gaza_truce" / "failures.csv").exists()
@@ -122,3 +123,74 @@ def test_resume_tells_a_run_from_a_comparison(tmp_path, baseline, capsys):
     RunStore.create(out, make_plan([Entry("baseline", baseline)], 2, 1, 3), "run").close()
     assert main(["compare", "--resume", str(out)]) == 2
     assert "sim run --resume" in capsys.readouterr().err
+
+
+# ------------------------------------------------- comparison.md and differences.png
+
+
+@pytest.mark.parametrize(("metric", "low", "high", "expected"), [
+    ("attacks", -30.0, -20.0, "better"), ("attacks", 5.0, 9.0, "worse"),
+    ("deaths", 0.1, 0.4, "worse"), ("strikes", -4.0, -2.0, "better"),
+    ("clashes", 1.0, 6.0, "worse"), ("open_confrontation", 0.5, 1.0, "worse"),
+    ("min_stability", 0.01, 0.03, "better"), ("min_stability", -0.2, -0.1, "worse"),
+    ("syria_share", 0.01, 0.03, "neutral"), ("syria_share", -0.03, -0.01, "neutral"),
+    ("attacks", -30.0, 2.0, "unclear"), ("min_stability", -0.01, 0.02, "unclear"),
+    ("deaths", float("nan"), float("nan"), "unclear"),
+])
+def test_differences_are_coloured_by_direction(metric, low, high, expected):
+    from sim.analysis import plots
+
+    colours = {"better": plots.BETTER_COLOUR, "worse": plots.WORSE_COLOUR,
+               "neutral": plots.NEUTRAL_COLOUR, "unclear": plots.UNCLEAR_COLOUR}
+    assert plots.difference_colour(metric, low, high) == colours[expected]
+
+
+def test_differences_are_ordered_by_effect_best_first():
+    from sim.analysis import plots
+
+    part = pd.DataFrame({"scenario": ["a", "b", "c"], "diff": [5.0, -20.0, float("nan")]})
+    assert plots.effect_order(part, "attacks") == ["b", "a", "c"]  # fewer attacks first
+    part = pd.DataFrame({"scenario": ["a", "b"], "diff": [-0.1, 0.05]})
+    assert plots.effect_order(part, "min_stability") == ["b", "a"]  # higher stability first
+
+
+def test_comparison_md_has_settings_a_section_per_outcome_and_no_negative_counts(from_cli):
+    from sim.analysis import glossary
+    from sim.model.outcomes import SUMMARY_METRICS
+
+    text = (from_cli / "comparison.md").read_text()
+    sections = dict(re.findall(r"^## (\S+)\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S))
+    assert "Settings" in sections
+    settings = sections["Settings"]
+    for column in ("accommodation", "appeasement", "persuasion", "pressure", "retaliation",
+                   "force protection"):
+        assert f"| {column} " in settings
+    assert "| gaza_truce |" in settings and "dated event(s)" in settings
+    for name in ("weekly_attacks.png", "stability.png", "differences.png"):
+        assert f"]({name})" in text
+    assert "clipped" in text
+    for metric in SUMMARY_METRICS:
+        assert metric in sections, metric
+        rows = [line.split("|") for line in sections[metric].splitlines()
+                if line.startswith("| baseline") or line.startswith("| gaza_truce")]
+        assert len(rows) == 2, metric
+        if glossary.metric(metric).low == 0:
+            for row in rows:
+                bound = row[4].strip().strip("[]").split(",")[0]
+                assert bound == "-" or float(bound) >= 0, (metric, row)
+
+
+def test_outcome_rows_clip_a_count_interval_at_zero():
+    from sim.analysis.comparison_markdown import outcome_rows
+
+    table = pd.DataFrame([
+        {"scenario": "baseline", "metric": "deaths", "reference": "baseline", "n": 5,
+         "mean": 0.2, "ci_low": -0.35, "ci_high": 0.75, "diff": 0.0, "diff_ci_low": 0.0,
+         "diff_ci_high": 0.0, "n_pairs": 5, "significant": ""},
+        {"scenario": "other", "metric": "deaths", "reference": "baseline", "n": 5,
+         "mean": 0.0, "ci_low": 0.0, "ci_high": 0.0, "diff": -0.2, "diff_ci_low": -0.75,
+         "diff_ci_high": 0.35, "n_pairs": 5, "significant": ""}])
+    rows = outcome_rows(table, "deaths")
+    assert rows["95% interval"].tolist() == ["[0.000, 0.750]", "[0.000, 0.000]"]
+    assert rows["paired 95% interval"].tolist() == ["", "[-0.750, +0.350]"]  # not clipped
+    assert rows["clear?"].tolist() == ["", "no"]

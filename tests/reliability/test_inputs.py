@@ -156,7 +156,8 @@ def test_an_out_folder_under_a_file_ends_in_a_sentence(tmp_path, capsys):
 @pytest.mark.parametrize("metadata", ["not json {", json.dumps({"scenario": "x"})])
 def test_report_of_a_damaged_run_folder_ends_in_a_sentence(tmp_path, capsys, metadata):
     (tmp_path / "metadata.json").write_text(metadata)
-    one_line_error(capsys, main(["report", str(tmp_path)]), 2, "not a run folder")
+    one_line_error(capsys, main(["report", str(tmp_path)]), 2,
+                   "not a run, comparison or validation folder")
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):
