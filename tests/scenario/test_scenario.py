@@ -145,6 +145,22 @@ def test_a_copy_that_extends_by_name_works_anywhere(tmp_path):
     assert spec.name == "my_pressure" and spec.levers.government.pressure == 0.7
 
 
+@pytest.mark.parametrize("parent", ["baseline", "pressure_led", "balanced_mix",
+                                    "historical_2023_24"])
+def test_extends_by_shipped_name_works_from_any_folder_and_any_cwd(parent, tmp_path,
+                                                                   monkeypatch):
+    # The exercise sheets' copies (docs/exercises/) extend these names from anywhere.
+    copy = tmp_path / "students" / "copy.toml"
+    copy.parent.mkdir()
+    copy.write_text(f'extends = "{parent}"\n\n[levers.government]\npersuasion = 0.85\n',
+                    encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    spec = load(copy)
+    assert spec.levers.government.persuasion == 0.85
+    assert spec.levers.government.pressure == load(parent).levers.government.pressure
+
+
 def test_a_relative_extends_that_misses_suggests_the_shipped_name(write_toml):
     path = write_toml("mine.toml", 'extends = "baseline.toml"\n')
     with pytest.raises(ScenarioError, match='write extends = "baseline"'):
