@@ -279,7 +279,8 @@ def plot(validation: Validation, path: Path) -> None:
                         color="tab:blue", alpha=0.25, label="model 90% band")
         ax.plot(dates, cum.median(axis=1), color="tab:blue", label="model median")
         for window, marker, colour in (("calibration", "o", "black"), ("test", "D", "tab:red")):
-            part = table[(table["metric"] == metric) & (table["window"] == window)]
+            part = table[(table["metric"] == metric) & (table["window"] == window)
+                         & table["scope"].isin([scope, "iraq_syria_jordan"])]  # no splits
             same = part["scope"] == scope
             ax.scatter(part.loc[same, "date"], part.loc[same, "observed"], marker=marker,
                        color=colour, zorder=3, label=f"record ({window} window)")
