@@ -41,7 +41,8 @@ import pandas as pd
 from sim.analysis.plots import _figure, _save
 from sim.analysis.record import COMPARED_METRICS, calibration_rows, day_index, model_column
 from sim.experiment.checkpoint import Checkpoint
-from sim.experiment.worlds import figure_chunk, integer_paths, latin_hypercube, run_worlds
+from sim.experiment.worlds import figure_chunk, latin_hypercube, run_worlds
+from sim.scenario.registry import integer_paths
 from sim.scenario.schema import Scenario
 
 
@@ -225,11 +226,12 @@ def history_match(spec: Scenario, prior: pd.DataFrame, record: pd.DataFrame,
                 "ranges, raise --discrepancy or --cutoff")
         new = worlds[keep].assign(world=np.flatnonzero(keep), max_implausibility=worst[keep],
                                   wave=wave)
-        shrink = _shrink(bounds, next_bounds(new[prior.columns], prior))
+        narrowed = next_bounds(new[prior.columns], prior)
+        shrink = _shrink(bounds, narrowed)
         rows.append({"wave": wave, "tried": len(worlds), "kept": int(keep.sum()),
                      "kept_share": round(float(keep.mean()), 4),
                      "largest_shrink": round(shrink, 4)})
-        kept, bounds, last = new, next_bounds(new[prior.columns], prior), (worlds, keep)
+        kept, bounds, last = new, narrowed, (worlds, keep)
         if shrink < matching.stop:
             break
     paths = list(prior.columns)

@@ -30,7 +30,7 @@ import pandas as pd
 from sim.analysis.plots import _figure, _grid, _save
 from sim.experiment.design import OUTCOMES
 from sim.experiment.files import write_folder_atomic
-from sim.scenario import registry
+from sim.scenario.registry import integer_paths  # noqa: F401 (sa.integer_paths)
 from sim.scenario.schema import Scenario
 
 METHODS = ("morris", "sobol")
@@ -211,8 +211,3 @@ def plot_ranking(analysis: Sensitivity, path: Path, top: int = 10) -> Path:
                  f"({analysis.metadata.get('points')} points x "
                  f"{analysis.metadata.get('replications')} replications)", fontsize=11)
     return _save(fig, path)
-
-
-def integer_paths(spec: Scenario, paths: list[str]) -> list[bool]:
-    """Which paths take whole numbers."""
-    return [registry.parameter(p, spec).type == "integer" for p in paths]

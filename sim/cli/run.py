@@ -129,13 +129,9 @@ def cmd_run_worlds(args: argparse.Namespace) -> int:
     import json
     import time
 
-    import pandas as pd
-
     from sim.analysis.robustness import WorldsError, read_worlds
-    from sim.experiment.design import map_chunks
     from sim.experiment.files import write_folder_atomic
-    from sim.experiment.plan import ENSEMBLE_CHUNK, replication_seeds
-    from sim.experiment.worlds import tables_chunk
+    from sim.experiment.worlds import run_tables
 
     if args.resume is not None:
         raise UsageError("--worlds runs are not resumable; drop --resume")
@@ -153,21 +149,15 @@ def cmd_run_worlds(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / spec.name / f"worlds-{timestamp()}"
     if Path(out).exists():
         raise UsageError(f"{out} exists already; choose another --out")
-    seeds = replication_seeds(seed, reps)
-    size = max(1, ENSEMBLE_CHUNK // reps)
-    tasks = [(spec, worlds.iloc[i:i + size], i, seeds, days, args.tables)
-             for i in range(0, len(worlds), size)]
     started = time.perf_counter()
     backend = start_backend(args, args.workers)
     update, close = progress_bar(len(worlds) * reps, spec.name)
     try:
-        parts, info, _ = map_chunks(tables_chunk, tasks, [len(t[1]) * reps for t in tasks],
-                                    backend=backend, progress=update)
+        summary, daily, info = run_tables(spec, worlds, reps, seed, days, args.tables,
+                                          backend=backend, progress=update)
     finally:
         close()
         backend.close()
-    summary = pd.concat([s for s, _ in parts]).sort_values(["world", "replication"])
-    daily = ([d for _, d in parts if d is not None])
     meta = {"scenario": spec.name, "worlds_file": str(args.worlds), "worlds": len(worlds),
             "replications": reps, "days": days, "root_seed": seed, "engine": "ensemble",
             "tables": args.tables, "command": args.command_line, **info,
@@ -176,9 +166,8 @@ def cmd_run_worlds(args: argparse.Namespace) -> int:
     def fill(folder: Path) -> None:
         summary.to_csv(folder / "summary.csv", index=False)
         worlds.rename_axis("world").reset_index().to_csv(folder / "worlds.csv", index=False)
-        if daily:
-            pd.concat(daily).sort_values(["world", "replication", "day"]).to_parquet(
-                folder / "daily.parquet", index=False)
+        if daily is not None:
+            daily.to_parquet(folder / "daily.parquet", index=False)
         (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
 
     folder = write_folder_atomic(out, fill)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from sim.experiment.design import map_chunks
 from sim.experiment.plan import check_range, replication_seeds
+from sim.experiment.worlds import latin_hypercube
 from sim.scenario import registry
 from sim.scenario.schema import Scenario
 
@@ -64,20 +65,13 @@ class Criteria:
 
 def sample_futures(spec: Scenario, n: int, seed: int) -> pd.DataFrame:
     """``n`` futures: a Latin hypercube over the scenario's ranges (the levers left out)."""
-    from scipy.stats import qmc
-
     ranges = [r for r in spec.ranges if r.path not in LEVERS]
     if not ranges:
         raise RobustError(f"{spec.name} declares no [[ranges]] outside the levers: use "
                           "ranges_iraq_2023, or a scenario file with ranges (docs/explore.md)")
     check_range("futures", n, 2, 100_000)
-    unit = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed)).random(n)
-    frame = pd.DataFrame({r.path: r.low + unit[:, j] * (r.high - r.low)
-                          for j, r in enumerate(ranges)})
-    for r in ranges:
-        if registry.parameter(r.path, spec).type == "integer":
-            frame[r.path] = frame[r.path].round()
-    return frame
+    bounds = pd.DataFrame({r.path: [r.low, r.high] for r in ranges}, index=["low", "high"])
+    return latin_hypercube(bounds, n, seed, registry.integer_paths(spec, list(bounds.columns)))
 
 
 def score_chunk(spec: Scenario, mixes: list[dict[str, float]], first: int,

@@ -22,7 +22,6 @@ import pandas as pd
 from sim.experiment.checkpoint import Checkpoint
 from sim.experiment.design import OUTCOMES, map_chunks
 from sim.experiment.plan import ENSEMBLE_CHUNK, replication_seeds
-from sim.scenario import registry
 from sim.scenario.schema import Scenario
 
 
@@ -37,11 +36,6 @@ def latin_hypercube(bounds: pd.DataFrame, n: int, seed: int, integer: Sequence[b
         if whole:
             frame[path] = frame[path].round()
     return frame
-
-
-def integer_paths(spec: Scenario, paths: Sequence[str]) -> list[bool]:
-    """Which paths take whole numbers."""
-    return [registry.parameter(p, spec).type == "integer" for p in paths]
 
 
 def _varied(worlds: pd.DataFrame, reps: int) -> dict[str, np.ndarray]:
@@ -118,6 +112,19 @@ def tables_chunk(spec: Scenario, worlds: pd.DataFrame, first: int, seeds: list[i
     return summary, daily
 
 
+def world_tasks(spec: Scenario, worlds: pd.DataFrame, replications: int, seed: int,
+                extra: tuple) -> tuple[list[tuple], list[int]]:
+    """Chunk tasks of about ``ENSEMBLE_CHUNK`` rows over the worlds, the same seeds in each
+    (``(spec, worlds_part, first, seeds, *extra)``), and each task's replications.
+    """
+    seeds = replication_seeds(seed, replications)
+    size = max(1, ENSEMBLE_CHUNK // replications)
+    worlds = worlds.reset_index(drop=True)
+    tasks = [(spec, worlds.iloc[i:i + size], i, seeds, *extra)
+             for i in range(0, len(worlds), size)]
+    return tasks, [len(t[1]) * replications for t in tasks]
+
+
 def run_worlds(fn: Callable[..., pd.DataFrame], spec: Scenario, worlds: pd.DataFrame,
                replications: int, seed: int, extra: tuple, *, backend: Any = None,
                checkpoint: Checkpoint | None = None,
@@ -125,13 +132,25 @@ def run_worlds(fn: Callable[..., pd.DataFrame], spec: Scenario, worlds: pd.DataF
     """Run ``fn`` (:func:`figure_chunk` or :func:`outcome_chunk`) over every world in chunks of
     about ``ENSEMBLE_CHUNK`` rows, the same seeds in each world; rows in world order.
     """
-    seeds = replication_seeds(seed, replications)
-    size = max(1, ENSEMBLE_CHUNK // replications)
-    worlds = worlds.reset_index(drop=True)
-    tasks = [(spec, worlds.iloc[i:i + size], i, seeds, *extra)
-             for i in range(0, len(worlds), size)]
-    frames, _, _ = map_chunks(fn, tasks, [len(t[1]) * replications for t in tasks],
-                              backend=backend, checkpoint=checkpoint, progress=progress)
+    tasks, sizes = world_tasks(spec, worlds, replications, seed, extra)
+    frames, _, _ = map_chunks(fn, tasks, sizes, backend=backend, checkpoint=checkpoint,
+                              progress=progress)
     table = pd.concat(frames, ignore_index=True)
     keys = [k for k in ("world", "replication") if k in table.columns]
     return table.sort_values(keys).reset_index(drop=True)
+
+
+def run_tables(spec: Scenario, worlds: pd.DataFrame, replications: int, seed: int, days: int,
+               tables: str = "all", *, backend: Any = None,
+               progress: Callable[[int], None] | None = None,
+               ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """A scenario's run tables in every world (:func:`tables_chunk`): the summary, the daily
+    table (``None`` with ``tables="summary"``), and the backend's name and workers.
+    """
+    tasks, sizes = world_tasks(spec, worlds, replications, seed, (days, tables))
+    parts, info, _ = map_chunks(tables_chunk, tasks, sizes, backend=backend, progress=progress)
+    summary = pd.concat([s for s, _ in parts]).sort_values(["world", "replication"])
+    daily = [d for _, d in parts if d is not None]
+    return (summary.reset_index(drop=True),
+            pd.concat(daily).sort_values(["world", "replication", "day"]).reset_index(drop=True)
+            if daily else None, info)

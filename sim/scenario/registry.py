@@ -23,7 +23,7 @@ import enum
 import functools
 import inspect
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -248,6 +248,13 @@ def parameter(path: str, scenario: Scenario | None = None) -> Parameter:
         if path in generic:
             return generic[path]
     raise UnknownParameter(unknown_message(path, list(table)))
+
+
+def integer_paths(scenario: Scenario, paths: Sequence[str]) -> list[bool]:
+    """Which of ``paths`` take whole numbers (one walk of the registry for all of them)."""
+    table = {p.path: p for p in parameters(scenario)}
+    return [(table[p] if p in table else parameter(p, scenario)).type == "integer"
+            for p in paths]
 
 
 def unknown_message(path: str, known: list[str]) -> str:
