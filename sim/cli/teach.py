@@ -16,10 +16,11 @@ from sim.cli.common import port_number
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``app``, ``exercise`` and ``report`` subcommands."""
     p = sub.add_parser(
-        "app", help="start the interactive teaching page (Mesa SolaraViz)",
-        description="Serve the interactive teaching page (Mesa SolaraViz on Solara): set the "
-        "levers, run the model day by day and watch attacks, casualties and stability. Runs "
-        "until Ctrl-C; writes nothing and needs no network. See docs/teaching.md.")
+        "app", help="start the interactive teaching page (Solara)",
+        description="Serve the interactive teaching page: set the levers, run the model day "
+        "by day (Run), compare two settings (Compare) or sweep one (Explore) and watch "
+        "attacks, casualties and stability. Runs until Ctrl-C; writes nothing and needs no "
+        "network. See docs/teaching.md.")
     p.add_argument("--port", type=port_number, default=8765, metavar="PORT",
                    help="port to listen on (default: 8765)")
     p.add_argument("--host", default="127.0.0.1", metavar="HOST",
@@ -59,6 +60,8 @@ def app_environment() -> dict[str, str]:
     # the proxy cache folder), so the page needs no CDN; telemetry stays off.
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     env.setdefault("SOLARA_TELEMETRY_SENTRY_ENABLE", "False")
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    env.setdefault("SOLARA_THEME_TITLE", "Militia attacks and the Iraqi government's levers")
     env.setdefault("MPLBACKEND", "Agg")
     return env
 

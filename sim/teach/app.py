@@ -1,306 +1,399 @@
-"""The teaching page: a Mesa SolaraViz page over the shipped scenarios.
+"""The teaching page: the model's levers as controls, and three tabs.
 
 Run it with ``sim app`` (or ``make app``) and open http://127.0.0.1:8765.
 
-The page shows one replication day by day (Step, Play, Reset), live plots of
-daily attacks, stability and cumulative injuries, a map of the day's attacks,
-and an ensemble of 500 replications of the current settings (the ensemble engine, the same
-model on arrays) with its 90% band.
+* The **controls** on the left hold one setting of the scenario: the government's four
+  levers, the coalition's retaliation, the region and the patron, and a root seed.
+  Each shows its value and takes exact input.
+* **Run** steps one replication of the agent engine (the Mesa model) day by day, or
+  plays it at a chosen number of days a second: live plots and a map of the day's
+  attacks. It runs the settings it was last reset with; a notice lists any control
+  that differs, until Reset.
+* **Compare** runs the controls' settings (A) and a second lever setting (B) with the
+  same 1,000 replications on the ensemble engine: bands, a table of outcomes and
+  their differences.
+* **Explore** sweeps one control over its whole range (ensemble engine, seconds):
+  the response of attacks, stability and confrontation risk, and the trade-off.
 
-How settings take effect: picking a scenario restarts the page with that
-scenario's own values on every slider. Sliders and the retaliation selector
-take effect when you press Reset (SolaraViz re-creates the model from them);
-they do not change a model that is already running.
+A Solara page of its own rather than Mesa's generic SolaraViz: the page needs named
+tabs, controls with exact input and plain words for every control.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+import time
 from html import escape
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import solara
-from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
 
-from sim.analysis.stats import bands, interval_table
-from sim.model.model import IraqModel
-from sim.scenario.load import load, override, shipped_scenarios
-from sim.scenario.registry import parameter, value_of
-from sim.scenario.schema import Scenario
+from sim.analysis.glossary import unit
+from sim.teach import page_runs
+from sim.teach.map_view import map_figure
+from sim.teach.page_figures import (
+    RunFigure,
+    compare_figure,
+    png,
+    response_figure,
+    tradeoff_figure,
+)
+from sim.teach.page_model import (
+    BY_KEY,
+    CONTROLS,
+    LEVERS,
+    NUMERIC,
+    TeachingModel,
+    base_scenario,
+    build_spec,
+    differences,
+    scenario_names,
+    settings_of,
+    show,
+)
+from sim.teach.widgets import (
+    ChoiceControl,
+    NumberControl,
+    SeedControl,
+    html_table,
+    notice,
+    paragraph,
+)
 
-ENSEMBLE_REPS = 500
-"""Replications the ensemble button runs."""
+SPEEDS = [5, 10, 20, 50]
+"""Days a second the Run tab can play at."""
+FRAME_SECONDS = 0.25
+"""How often the Run tab redraws while playing (the model moves on in between)."""
+CSS = (Path(__file__).with_name("page.css")).read_text(encoding="utf-8")
+
+# --------------------------------------------------------------------- state
+# Module-level reactive values are per browser session in Solara.
+
+scenario = solara.reactive("baseline")
+controls = solara.reactive(settings_of(base_scenario("baseline")))
+"""The settings on the controls: control key -> value, and ``seed``."""
+run_model: solara.Reactive[TeachingModel | None] = solara.reactive(None)
+frame = solara.reactive(0)
+"""Bumped after the Run tab's model moves, so the plots redraw."""
+playing = solara.reactive(False)
+speed = solara.reactive(20)
+tab = solara.reactive(0)
+setting_b = solara.reactive({k: controls.value[k] for k in (*LEVERS, "retaliation")})
+comparison: solara.Reactive[tuple[dict, page_runs.Comparison] | None] = solara.reactive(None)
+explore_key = solara.reactive("pressure")
+explore_reps = solara.reactive(page_runs.EXPLORE_REPS)
+response: solara.Reactive[tuple[dict, page_runs.Response] | None] = solara.reactive(None)
 
 
-
-def scenario_names() -> list[str]:
-    """Names of the shipped scenarios, sorted."""
-    return [path.stem for path in shipped_scenarios()]
-
-
-@cache
-def base_scenario(name: str) -> Scenario:
-    """The shipped scenario ``name``, loaded once per process."""
-    return load(name)
+def set_control(key: str, value: Any) -> None:
+    """Put a value on one control (nothing else changes until a button is pressed)."""
+    controls.set({**controls.value, key: value})
 
 
-CONTROLS: dict[str, tuple[str, str]] = {
-    "accommodation": ("levers.government.accommodation", "Accommodation (lever)"),
-    "appeasement": ("levers.government.appeasement", "Appeasement (lever)"),
-    "persuasion": ("levers.government.persuasion", "Persuasion (lever)"),
-    "pressure": ("levers.government.pressure", "Pressure (lever)"),
-    "gaza": ("uncertainties.region.gaza", "Gaza war intensity"),
-    "lebanon": ("uncertainties.region.lebanon", "Lebanon border escalation"),
-    "red_sea": ("uncertainties.region.red_sea", "Red Sea (Houthi) attacks"),
-    "patron_signal": ("uncertainties.patron.signal", "Patron signal (-1 restrain, +1 encourage)"),
-    "retaliation": ("levers.coalition.retaliation", "Coalition retaliation"),
-}
-"""The page's controls: keyword -> (parameter path, label). Bounds come from the registry."""
+def pick_scenario(name: str) -> None:
+    """Load a scenario: its values on the controls, its run from day 0, results cleared."""
+    playing.set(False)
+    values = settings_of(base_scenario(name))
+    scenario.set(name)
+    controls.set(values)
+    setting_b.set({k: values[k] for k in (*LEVERS, "retaliation")})
+    comparison.set(None)
+    response.set(None)
+    reset()
 
 
-def settings_of(spec: Scenario) -> dict[str, Any]:
-    """The page's control values that reproduce a scenario's own settings."""
-    return {key: value_of(spec, path) for key, (path, _label) in CONTROLS.items()}
+def reset() -> None:
+    """Start the Run tab's replication afresh from the controls' settings."""
+    playing.set(False)
+    run_model.set(TeachingModel(scenario.value, dict(controls.value)))
+    frame.set(frame.value + 1)
 
 
-def build_spec(scenario: str, **settings: Any) -> Scenario:
-    """A shipped scenario with the page's settings applied (see :func:`settings_of`)."""
-    changes = {CONTROLS[key][0]: value for key, value in settings.items() if value is not None}
-    return override(base_scenario(scenario), changes)
+def advance(model: TeachingModel, days: int) -> None:
+    """Step ``model`` up to ``days`` days (not past its horizon)."""
+    with model.lock:
+        for _ in range(days):
+            if model.day >= model.days:
+                break
+            model.step()
 
 
-class TeachingModel(IraqModel):
-    """:class:`~sim.model.IraqModel` built from keyword settings, as SolaraViz needs.
+def step(days: int = 1) -> None:
+    """Advance the Run tab's replication (up to its horizon) and redraw."""
+    advance(run_model.value, days)
+    frame.set(frame.value + 1)
 
-    Args:
-        scenario_name: a shipped scenario (its world, events and other settings).
-        accommodation, appeasement, persuasion, pressure: government levers in [0, 1]
-            (None keeps the scenario's value).
-        gaza, lebanon, red_sea: regional drivers at day 1 in [0, 1]; the scenario's
-            scheduled events still apply later (a truce, for example).
-        patron_signal: the patron's signal at day 1, -1 (restrain) .. +1 (encourage).
-        retaliation: coalition retaliation policy: none, proportional or escalatory.
-        seed: the replication's seed.
 
+def play(stop: threading.Event) -> None:
+    """While playing: advance the run at ``speed`` days a second of wall time, and redraw
+    every :data:`FRAME_SECONDS` (a frame shows however many days passed since the last).
     """
-
-    def __init__(self, scenario_name: str = "baseline", accommodation: float | None = None,
-                 appeasement: float | None = None, persuasion: float | None = None,
-                 pressure: float | None = None, gaza: float | None = None,
-                 lebanon: float | None = None, red_sea: float | None = None,
-                 patron_signal: float | None = None, retaliation: str | None = None,
-                 seed: int = 1) -> None:
-        spec = build_spec(scenario_name, accommodation=accommodation, appeasement=appeasement,
-                          persuasion=persuasion, pressure=pressure, gaza=gaza, lebanon=lebanon,
-                          red_sea=red_sea, patron_signal=patron_signal, retaliation=retaliation)
-        super().__init__(spec, seed=int(seed))
-        self.scenario_name = scenario_name
-        self.seed_value = int(seed)
-
-
-def model_params(name: str) -> dict[str, Any]:
-    """SolaraViz inputs: sliders start at the scenario's own values, within registry bounds."""
-    spec = base_scenario(name)
-    params: dict[str, Any] = {"scenario_name": name}
-    for key, (path, label) in CONTROLS.items():
-        param = parameter(path, spec)
-        if param.type == "choice":
-            params[key] = {"type": "Select", "label": label, "value": param.value,
-                           "values": list(param.choices)}
-        else:
-            params[key] = {"type": "SliderFloat", "label": label, "value": param.value,
-                           "min": param.low, "max": param.high, "step": 0.05}
-    params["seed"] = {"type": "SliderInt", "label": "Seed", "value": 1, "min": 1, "max": 100,
-                      "step": 1}
-    return params
+    model = run_model.value
+    owed, last, drawn = 0.0, time.perf_counter(), 0.0
+    while playing.value and not stop.is_set() and model.day < model.days:
+        now = time.perf_counter()
+        owed += (now - last) * speed.value
+        last = now
+        if owed >= 1:
+            advance(model, int(owed))
+            owed -= int(owed)
+        if now - drawn >= FRAME_SECONDS or model.day >= model.days:
+            frame.set(frame.value + 1)
+            drawn = now
+        time.sleep(0.01)
+    playing.set(False)
 
 
-# ------------------------------------------------------------------- figures
+# ------------------------------------------------------------------ controls
 
 
-def timeseries_figure(model: IraqModel) -> Figure:
-    """Daily attacks with a 7-day average, stability, and cumulative injuries so far."""
-    n, days = model.day, model.days
-    x = np.arange(1, n + 1)
-    counts = values = model.recorder.daily_columns()
-    attacks = counts["attacks"][:n].astype(float)
-    fig = Figure(figsize=(7.0, 4.6), layout="constrained")
-    ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)
-    ax1.bar(x, attacks, color="#c7c7c7", width=1.0, label="attacks")
-    if n:
-        week = np.convolve(attacks, np.ones(7))[:n] / np.minimum(np.arange(1, n + 1), 7)
-        ax1.plot(x, week, color="#d62728", lw=2, label="7-day average")
-    ax1.set_ylabel("attacks / day")
-    ax1.legend(loc="upper right", fontsize=8)
-    ax1.set_title(f"Day {n} of {days}: {int(attacks.sum())} attacks, "
-                  f"{int(counts['injuries'][:n].sum())} injuries", fontsize=10)
-    ax2.plot(x, values["stability"][:n], color="#1f77b4", lw=2)
-    confront = values["open_confrontation"][:n]
-    if confront.any():
-        ax2.fill_between(x, 0, 1, where=confront, color="#ff7f0e", alpha=0.25,
-                         label="open confrontation")
-        ax2.legend(loc="lower left", fontsize=8)
-    ax2.set_ylim(0, 1)
-    ax2.set_ylabel("stability")
-    ax3.plot(x, np.cumsum(counts["injuries"][:n]), color="#9467bd", lw=2)
-    ax3.set_ylabel("cumulative injuries")
-    ax3.set_xlabel("day")
-    ax3.set_xlim(0, days + 1)
-    return fig
+@solara.component
+def Controls() -> None:
+    """The left column: scenario, levers, region and patron, seed."""
+    values = controls.value
+    name = scenario.value
+    with solara.Column(classes=["sim-panel"], gap="6px"):
+        solara.Select("Scenario", values=scenario_names(), value=name, on_value=pick_scenario)
+        paragraph(escape(base_scenario(name).description), "sim-description")
+        paragraph("<b>Government levers</b> (0 = not used, 1 = all-out)", "sim-group")
+        for key in LEVERS:
+            NumberControl(name, key, values[key], lambda v, k=key: set_control(k, v))
+        ChoiceControl(name, "retaliation", values["retaliation"],
+                      lambda v: set_control("retaliation", v))
+        paragraph("<b>Region and patron</b> (at day 1; scheduled events still apply)",
+                  "sim-group")
+        for control in CONTROLS:
+            if control.group == "region":
+                NumberControl(name, control.key, values[control.key],
+                              lambda v, k=control.key: set_control(k, v))
+        SeedControl(values["seed"], lambda v: set_control("seed", v))
+        paragraph("Values are stylised assumptions for teaching, not intelligence estimates.",
+                  "sim-small")
 
 
-def map_figure(model: IraqModel) -> Figure:
-    """Bases and faction home areas by longitude and latitude, with today's attacks."""
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.subplots()
-    homes = {f.name: f for f in model.militias}
-    bases = {b.name: b for b in model.bases}
-    for event in model.recorder.events:
-        day, kind, faction, base = event[:4]
-        if day == model.day and kind == "attack":
-            f, b = homes[faction], bases[base]
-            color = "#d62728" if event[5] == "hit" else "#ff9896"
-            ax.plot([f.lon, b.lon], [f.lat, b.lat], color=color, lw=1.2, alpha=0.8)
-    for b in model.bases:
-        ax.scatter(b.lon, b.lat, s=20 + b.troops / 10, marker="s",
-                   color="#1f77b4" if b.open else "#bbbbbb", edgecolor="black", zorder=3)
-        ax.annotate(b.label.split(" (")[0], (b.lon, b.lat), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
-    for f in model.militias:
-        ax.scatter(f.lon, f.lat, s=40 + 60 * f.capability, marker="^", color="#2ca02c",
-                   edgecolor="black", zorder=3)
-        ax.annotate(f.label, (f.lon, f.lat), fontsize=7, color="#2ca02c",
-                    xytext=(3, -9), textcoords="offset points")
-    today = int(model.recorder.daily_columns()["attacks"][-1]) if model.day else 0
-    ax.set_title(f"Day {model.day}: {today} attacks (lines: faction home -> site; dark = hit)",
-                 fontsize=10)
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.grid(alpha=0.3)
-    return fig
+# ------------------------------------------------------------------------ run
 
 
-def ensemble_figure(daily: Any) -> Figure:
-    """Daily attacks and stability across replications: mean and 90% band."""
-    fig = Figure(figsize=(7.0, 4.0), layout="constrained")
-    axes = fig.subplots(2, 1, sharex=True)
-    for ax, column, color in ((axes[0], "attacks", "#d62728"),
-                              (axes[1], "stability", "#1f77b4")):
-        band = bands(daily, by="day", value=column)
-        ax.fill_between(band["day"], band["low"], band["high"], color=color, alpha=0.25,
-                        label="90% band")
-        ax.plot(band["day"], band["mean"], color=color, lw=2, label="mean")
-        ax.set_ylabel(column)
-        ax.legend(loc="upper right", fontsize=8)
-    axes[1].set_xlabel("day")
-    return fig
-
-
-# ----------------------------------------------------------------- components
-
-
-def paragraph(html: str, css_class: str = "") -> None:
-    """A paragraph of trusted HTML (solara.Markdown would fetch KaTeX from a CDN)."""
-    solara.HTML(tag="p", unsafe_innerHTML=html, classes=[css_class] if css_class else [])
-
-
-def TimeSeries(model: IraqModel) -> None:
-    """Live plots of the running replication, under a one-line status."""
+def status_line(model: TeachingModel) -> str:
+    """``Day 12 of 120 (28 Oct 2023): 31 attacks, 40 injured so far; stability 0.70``."""
+    columns = model.recorder.daily_columns()
     n = model.day
-    counts = model.recorder.daily_columns()
-    solara.Text(f"Day {n} of {model.days}: {int(counts['attacks'].sum())} "
-                f"attacks, {int(counts['injuries'].sum())} injuries so far",
-                classes=["sim-status"])
-    solara.FigureMatplotlib(timeseries_figure(model), format="png")
+    when = ""
+    if n:
+        date = columns["date"][n - 1].astype("datetime64[D]").item()
+        when = f" ({date.day} {date:%b %Y})"
+    stability = f"; stability {columns['stability'][n - 1]:.2f}" if n else ""
+    return (f"Day {n} of {model.days}{when}: {int(columns['attacks'].sum())} attacks, "
+            f"{int(columns['injuries'].sum())} injured so far{stability}")
 
 
-def AttackMap(model: IraqModel) -> None:
-    """The day's attacks on a longitude/latitude map."""
-    solara.FigureMatplotlib(map_figure(model), format="png")
+def settings_text(name: str, values: dict[str, Any], keys: tuple[str, ...] | None = None) -> str:
+    """The settings in words, for the line under a result."""
+    keys = keys or tuple(BY_KEY)
+    parts = ", ".join(f"{BY_KEY[k].label.lower()} {show(k, values[k])}" for k in keys)
+    return f"scenario {name}: {parts}; seed {values['seed']}"
 
 
 @solara.component
-def Ensemble(model: IraqModel) -> None:
-    """A button that runs ENSEMBLE_REPS replications of the current settings on the ensemble
-    engine (about a second) and shows the 90% band.
-    """
-    result, set_result = solara.use_state(None)
-    busy, set_busy = solara.use_state(False)
+def RunTab() -> None:
+    """Step or play one replication; live plots and the map."""
+    model = run_model.value
+    _ = frame.value  # redraw when the model moves
+    figure = solara.use_memo(lambda: RunFigure(model), [id(model)])
+    solara.use_thread(play, dependencies=[playing.value, id(model)], intrusive_cancel=False)
+    notice(differences(controls.value, model.settings) if scenario.value == model.scenario_name
+           else [f"scenario {scenario.value} on the controls, {model.scenario_name} in this run"],
+           "Press Reset to start a run with the controls' settings.")
+    with solara.Row(gap="8px", classes=["sim-buttons"]):
+        solara.Button("Reset", on_click=reset, color="primary")
+        solara.Button("Step", on_click=lambda: step(1), disabled=playing.value)
+        solara.Button("Step a week", on_click=lambda: step(7), disabled=playing.value)
+        solara.Button("Pause" if playing.value else "Play",
+                      on_click=lambda: playing.set(not playing.value),
+                      disabled=model.day >= model.days, color="secondary")
+        solara.Text("days a second:", classes=["sim-small"])
+        solara.ToggleButtonsSingle(value=speed.value, values=SPEEDS, on_value=speed.set,
+                                   dense=True)
+    with model.lock:  # the play thread does not move the model while it is drawn
+        status = status_line(model)
+        figure.update(model)
+        plots, places = figure.png(), png(map_figure(model))
+    solara.Text(status, classes=["sim-status"])
+    with solara.Row(classes=["sim-figures"]):
+        solara.Image(plots, classes=["sim-figure", "sim-run-figure"])
+        solara.Image(places, classes=["sim-figure", "sim-map"])
+    paragraph(f"<b>This run:</b> {escape(settings_text(model.scenario_name, model.settings))}; "
+              f"replication 1 of the seed, as the first row of <code>sim run "
+              f"{escape(model.scenario_name)} --seed {model.settings['seed']}</code>.",
+              "sim-settings")
 
-    def run_ensemble() -> None:
-        from sim.experiment import runner  # heavy only when pressed
 
-        set_busy(True)
-        try:
-            seed = getattr(model, "seed_value", model.spec.run.seed)
-            outcome = runner.run(model.spec, replications=ENSEMBLE_REPS, seed=seed,
-                                 days=model.days, engine="ensemble")
-            set_result((id(model), outcome))
-        finally:
-            set_busy(False)
+# -------------------------------------------------------------------- compare
 
-    with solara.Column():
-        solara.Button(f"Run ensemble ({ENSEMBLE_REPS} replications)", on_click=run_ensemble,
-                      disabled=busy, color="secondary")
+
+OUTCOME_NAMES = {"attacks": "Attacks", "injuries": "Injured", "deaths": "Deaths",
+                 "min_stability": "Lowest stability", "open_confrontation": "Open confrontation"}
+"""Row names of the Compare tab's table (units from the glossary beside them)."""
+
+
+def outcome_rows(result: page_runs.Comparison, days: int) -> list[list[str]]:
+    """The Compare tab's table: outcome, A, B, B - A and what the difference says."""
+    rows = []
+    for r in result.table.itertuples():
+        digits = 2 if r.outcome in ("min_stability", "open_confrontation", "deaths") else 0
+        f = f"{{:.{digits}f}}"
+        word = r.verdict or "no clear difference"
+        rows.append([
+            f"{OUTCOME_NAMES[r.outcome]} <small>({escape(unit(r.outcome, days))})</small>",
+            f"{f.format(r.a_mean)} <small>[{f.format(r.a_low)}, {f.format(r.a_high)}]</small>",
+            f"{f.format(r.b_mean)} <small>[{f.format(r.b_low)}, {f.format(r.b_high)}]</small>",
+            f"{f.format(r.diff)} <small>[{f.format(r.diff_low)}, {f.format(r.diff_high)}]"
+            "</small>",
+            f'<span class="sim-{word.split()[0]}">{word}</span>'])
+    return rows
+
+
+@solara.lab.task
+def run_comparison(name: str, values: dict[str, Any], b: dict[str, Any]) -> None:
+    """Run settings A (``values``) and B (``values`` with ``b``) and keep the result."""
+    both = {**values, **b}
+    result = page_runs.compare(build_spec(name, values), build_spec(name, both), values["seed"])
+    comparison.set(({"A": dict(values), "B": both, "scenario": name}, result))
+
+
+@solara.component
+def CompareTab() -> None:
+    """Setting A (the controls) against setting B (set here), same seeds, with bands."""
+    name, values, b = scenario.value, controls.value, setting_b.value
+    busy = run_comparison.pending
+
+    paragraph(f"<b>A</b> is the controls on the left. <b>B</b> is the lever setting below; "
+              f"everything else in B (region, patron, seed) is A's. Both run the same "
+              f"{page_runs.COMPARE_REPS:,} replications on the ensemble engine (the same "
+              f"model on arrays), so differences are the settings', not chance's.", "sim-small")
+    with solara.Row(classes=["sim-ab"]):
+        with solara.Column(classes=["sim-setting"]):
+            paragraph(f"<b>A</b> (the controls): "
+                      f"{escape(settings_text(name, values, (*LEVERS, 'retaliation')))}",
+                      "sim-setting-a")
+        with solara.Column(classes=["sim-setting"]):
+            paragraph("<b>B</b>:", "sim-setting-b")
+            for key in LEVERS:
+                NumberControl(name, key, b[key],
+                              lambda v, k=key: setting_b.set({**setting_b.value, k: v}),
+                              label=f"B: {BY_KEY[key].label}")
+            ChoiceControl(name, "retaliation", b["retaliation"],
+                          lambda v: setting_b.set({**setting_b.value, "retaliation": v}),
+                          label="B: Coalition retaliation")
+    with solara.Row():
+        solara.Button(f"Compare A and B ({page_runs.COMPARE_REPS:,} replications each)",
+                      on_click=lambda: run_comparison(name, values, b), disabled=busy,
+                      color="primary")
         if busy:
-            solara.Text("running ...")
-        if result is not None:
-            key, outcome = result
-            if key != id(model):
-                solara.Text("Settings changed since this ensemble ran (press the button again).")
-            table = interval_table(outcome.summary).set_index("metric")
-            attacks, low, high = table.loc["attacks", ["mean", "ci_low", "ci_high"]]
-            share = float(outcome.summary["open_confrontation"].mean())
-            paragraph(
-                f"<b>{ENSEMBLE_REPS} replications</b> of these settings: attacks {attacks:.0f} "
-                f"(95% interval of the mean {low:.0f} to {high:.0f}); open confrontation in "
-                f"{share:.0%} of runs; mean minimum stability "
-                f"{table.loc['min_stability', 'mean']:.2f}.", "sim-ensemble")
-            solara.FigureMatplotlib(ensemble_figure(outcome.daily), format="png")
-        else:
-            paragraph("The band shows where 90% of replications lie on each day.")
+            solara.Text("running ... (the first run after starting the page also compiles "
+                        "the ensemble engine: up to 15 s)", classes=["sim-small"])
+    if run_comparison.error:
+        solara.Error(f"The comparison failed: {run_comparison.exception}")
+    if comparison.value is None:
+        return
+    ran, result = comparison.value
+    spec = base_scenario(ran["scenario"])
+    notice(differences({**values, **b}, ran["B"]) + differences(values, ran["A"])
+           if ran["scenario"] == name else [f"scenario {name} on the controls, "
+                                            f"{ran['scenario']} in these results"],
+           "Press Compare again to run the settings now shown.")
+    paragraph(f"<b>Ran</b> {escape(settings_text(ran['scenario'], ran['A']))}; B: "
+              f"{escape(settings_text(ran['scenario'], ran['B'], (*LEVERS, 'retaliation')))}."
+              f" {result.replications:,} replications each in {result.seconds:.1f} s.",
+              "sim-compare-ran")
+    html_table(["outcome", "A: mean [95% interval]", "B: mean [95% interval]",
+                "B - A [95% interval, paired]", "B against A"],
+               outcome_rows(result, spec.run.days), "sim-table")
+    with solara.Row(classes=["sim-figures"]):
+        solara.Image(png(compare_figure(result.daily, spec.run.start_date)),
+                     classes=["sim-figure", "sim-compare-figure"])
 
 
-picked = solara.reactive("baseline")
-"""The scenario the page shows (one per browser session)."""
+# -------------------------------------------------------------------- explore
+
+
+@solara.lab.task
+def run_explore(name: str, values: dict[str, Any], key: str, reps: int) -> None:
+    """Sweep control ``key`` with the other settings from ``values``; keep the result."""
+    result = page_runs.explore(build_spec(name, values), key, values["seed"], reps)
+    response.set(({**values, "scenario": name}, result))
 
 
 @solara.component
-def Overview(model: IraqModel) -> None:
-    """The scenario picker, the settings running now, and when changes take effect."""
-    solara.Select("Scenario", value=picked.value, values=scenario_names(), on_value=picked.set)
-    spec = model.spec
-    gov = spec.levers.government
-    region = spec.uncertainties.region
-    paragraph(f"<b>Scenario:</b> <code>{escape(model.scenario_name)}</code>: "
-              f"{escape(spec.description)}")
-    paragraph(
-        f"<b>Now running:</b> accommodation {gov.accommodation:.2f}, appeasement "
-        f"{gov.appeasement:.2f}, persuasion {gov.persuasion:.2f}, pressure {gov.pressure:.2f}; "
-        f"Gaza {region.gaza:.2f}, Lebanon {region.lebanon:.2f}, Red Sea {region.red_sea:.2f}, "
-        f"patron signal {spec.uncertainties.patron.signal:+.2f}; retaliation "
-        f"{spec.levers.coalition.retaliation}; seed {model.seed_value}; "
-        f"{len(spec.events)} scheduled events.", "sim-settings")
-    paragraph(
-        "<b>When changes take effect:</b> picking a scenario restarts the page with that "
-        "scenario's values on the sliders. Sliders and the retaliation selector take effect "
-        "when you press <b>Reset</b> (the model is re-created); they do not change the run "
-        "under way. Step advances one day (or <i>Render Interval</i> days); Play runs on.")
-    paragraph("Values are stylised assumptions for teaching, not intelligence estimates.")
+def ExploreTab() -> None:
+    """One control over its whole range: response curves and the trade-off."""
+    name, values = scenario.value, controls.value
+    busy = run_explore.pending
+
+    paragraph(f"Sweeps one control over its whole range in {page_runs.EXPLORE_POINTS} steps, "
+              "every other setting as on the controls, the same replications at every "
+              "value (ensemble engine).", "sim-small")
+    with solara.Row(classes=["sim-buttons"]):
+        labels = {BY_KEY[k].label: k for k in NUMERIC}
+        solara.Select("Control to vary", values=list(labels),
+                      value=BY_KEY[explore_key.value].label,
+                      on_value=lambda label: explore_key.set(labels[label]), dense=True,
+                      classes=["sim-explore-key"])
+        solara.Text("replications per value:", classes=["sim-small"])
+        solara.ToggleButtonsSingle(value=explore_reps.value, values=[100, 200, 500],
+                                   on_value=explore_reps.set, dense=True)
+        solara.Button("Explore", disabled=busy, color="primary", on_click=lambda: run_explore(
+            name, values, explore_key.value, explore_reps.value))
+        if busy:
+            solara.Text("running ...", classes=["sim-small"])
+    if run_explore.error:
+        solara.Error(f"The sweep failed: {run_explore.exception}")
+    if response.value is None:
+        return
+    ran, result = response.value
+    others = tuple(k for k in BY_KEY if k != result.key)
+    notice(differences({k: v for k, v in values.items() if k != result.key},
+                       {k: v for k, v in ran.items() if k not in (result.key, "scenario")})
+           if ran["scenario"] == name else [f"scenario {name} on the controls, "
+                                            f"{ran['scenario']} in these results"],
+           "Press Explore again to run the settings now shown.")
+    paragraph(f"<b>Ran</b> {escape(BY_KEY[result.key].label.lower())} over its range, "
+              f"{result.replications:,} replications at each of {len(result.table)} values "
+              f"({result.replications * len(result.table):,} runs) in {result.seconds:.1f} s; "
+              f"other settings: {escape(settings_text(ran['scenario'], ran, others))}.",
+              "sim-explore-ran")
+    days = base_scenario(ran["scenario"]).run.days
+    with solara.Row(classes=["sim-figures"]):
+        solara.Image(png(response_figure(result.table, result.key, ran[result.key], days)),
+                     classes=["sim-figure", "sim-response"])
+        solara.Image(png(tradeoff_figure(result.table, result.key, ran[result.key], days)),
+                     classes=["sim-figure", "sim-tradeoff"])
+
+
+# ----------------------------------------------------------------------- page
 
 
 @solara.component
 def Page() -> None:
-    """The page: SolaraViz keyed on the picked scenario, so a new pick starts afresh."""
-    name = picked.value
-    model = solara.use_memo(lambda: TeachingModel(scenario_name=name), [name])
-    components = [(Overview, 0), (TimeSeries, 0), (AttackMap, 0), (Ensemble, 0)]
-    SolaraViz(model, components=components, model_params=model_params(name),
-              name=f"Militia attacks and the Iraqi government's levers: {name}",
-              play_interval=150).key(f"viz-{name}")
+    """The page: title, controls on the left, the three tabs on the right."""
+    solara.Style(CSS)
+    if run_model.value is None:
+        reset()
+        return
+    with solara.Column(classes=["sim-page"], gap="8px"):
+        solara.HTML(tag="h1", unsafe_innerHTML="Militia attacks and the Iraqi government's "
+                    "levers", classes=["sim-title"])
+        with solara.Row(classes=["sim-layout"], gap="16px"):
+            Controls()
+            with solara.Column(classes=["sim-main"]):
+                with solara.lab.Tabs(value=tab.value, on_value=tab.set, lazy=True):
+                    with solara.lab.Tab("Run"):
+                        RunTab()
+                    with solara.lab.Tab("Compare"):
+                        CompareTab()
+                    with solara.lab.Tab("Explore"):
+                        ExploreTab()
 
 
 page = Page
