@@ -38,10 +38,6 @@ SLOTS = len(TEAM_DRAWS)
 BLOCK = 2048
 """Rows advanced together by :func:`simulate_batch` (larger batches run block by block)."""
 GOVERNMENT_LEVERS = ("accommodation", "appeasement", "persuasion", "pressure")
-LEVER_FIELDS = ("baseline_hostility", "hostility", "stake", "baseline_stake", "capability",
-                "resupply", "tension", "deterrence", "syria_share", "baseline_syria_share",
-                "receptiveness", "alignment", "emboldenment")
-"""The faction fields :func:`~sim.model.ensemble_kernels.team_day` reads, in order."""
 FACTION_FIELDS = ("hostility", "stake", "capability", "emboldenment", "alignment",
                   "receptiveness", "tolerance", "resupply", "teams", "syria_share")
 
@@ -89,15 +85,16 @@ class Ensemble(RestOfTheDay):
         self.signal = v["uncertainties.patron.signal"].copy()
         self.pause = v["uncertainties.patron.pause"].copy()
         self.escalation = self._escalation()
-        # factions: (rows, factions) arrays
+        # factions: (rows, factions) arrays, views of one (rows, factions, fields) array
         self.names = [f.name for f in spec.factions]
-        self.f = {name: faction_matrix(v, self.names, name) for name in FACTION_FIELDS}
-        self.f["teams"] = self.f["teams"].astype(np.int64)
-        self.f["baseline_hostility"] = self.f["hostility"].copy()
-        self.f["baseline_stake"] = self.f["stake"].copy()
-        self.f["baseline_syria_share"] = self.f["syria_share"].copy()
-        self.f["tension"] = np.zeros((n, len(self.names)))
-        self.f["deterrence"] = np.zeros((n, len(self.names)))
+        self.state = np.zeros((n, len(self.names), len(kernels.STATE_FIELDS)))
+        self.f = {name: self.state[:, :, k] for k, name in enumerate(kernels.STATE_FIELDS)}
+        for name in FACTION_FIELDS:
+            if name != "teams":
+                self.f[name][:] = faction_matrix(v, self.names, name)
+        self.f["teams"] = faction_matrix(v, self.names, "teams").astype(np.int64)
+        for name in ("hostility", "stake", "syria_share"):
+            self.f[f"baseline_{name}"][:] = self.f[name]
         self.complying = np.zeros((n, len(self.names)), dtype=bool)
         self.clashed = np.zeros((n, len(self.names)), dtype=bool)
         self.max_teams = [max([int(self.f["teams"][:, i].max()),
@@ -122,17 +119,14 @@ class Ensemble(RestOfTheDay):
                            rules.haversine_km(f.syria_lat, f.syria_lon, lat, lon).tolist())
                           for f in spec.factions]
         self.plan_targets()
-        self.team_faction = np.array([i for i, t in enumerate(self.max_teams) for _ in range(t)],
-                                     dtype=np.int64)
-        self.team_index = np.array([k for t in self.max_teams for k in range(t)], dtype=np.int64)
-        self.team_counters = np.stack([  # day-1 coordinates of each team's slots
-            counter("attack", self.names[i], 1, k * SLOTS + np.arange(SLOTS))
-            for i, k in zip(self.team_faction, self.team_index, strict=True)]).reshape(
-            len(self.team_faction), SLOTS)
+        self.first_team = np.cumsum([0, *self.max_teams])  # faction i's teams, in order
+        self.team_counters = np.array([  # day-1 coordinates of each team's slots
+            counter("attack", name, 1, k * SLOTS + np.arange(SLOTS))
+            for name, teams in zip(self.names, self.max_teams, strict=True)
+            for k in range(teams)], dtype=np.uint64).reshape(-1, SLOTS)
         self.lever_coef = self.per_row(kernels.LEVER_COEFFICIENTS)
-        self.launch_count = np.zeros((n, len(self.names)), dtype=np.int64)
         self.no_events = np.zeros((0, kernels.EVENT_FIELDS), dtype=np.int64)
-        self.event_buffer = np.zeros((n * len(self.team_faction) if tables == "all" else 0,
+        self.event_buffer = np.zeros((n * len(self.team_counters) if tables == "all" else 0,
                                       kernels.EVENT_FIELDS), dtype=np.int64)
         self.clash_counters = np.array([counter("clash", name, 1, 0) for name in self.names],
                                        dtype=np.uint64)
@@ -247,7 +241,7 @@ class Ensemble(RestOfTheDay):
 
     def day_offset(self) -> np.uint64:
         """What today adds to a day-1 counter (the day field of the coordinate)."""
-        return np.uint64(self.day - 1) << np.uint64(SLOT_BITS)
+        return np.uint64((self.day - 1) << SLOT_BITS)
 
     def attack(self) -> None:
         """The factions' part of the day, row by row
@@ -255,28 +249,23 @@ class Ensemble(RestOfTheDay):
         then every launch team, in the agent engine's order (faction, then team), takes
         its side of the border, its decision, target, foiling, interception, hit and
         casualties, with the command's adaptation after each injurious hit, and the day's
-        counts; then the factions learn.
+        counts; each faction learns once its teams are done.
         """
-        f, g, tally = self.f, self.gov, self.tally
+        g, tally = self.gov, self.tally
         events = self.event_buffer if tally.full else self.no_events
-        world = (self.team_counters, self.team_faction, self.team_index, f["teams"],
-                 self.reachable, *self.plan)
+        world = (self.team_counters, self.first_team, self.f["teams"], self.reachable,
+                 *self.plan)
         sites = (self.air_defence, self.hardening, self.weapon_interceptability,
                  self.weapon_hit, self.weapon_lethality, self.force_protection)
+        levers = (g["accommodation"], g["appeasement"], g["persuasion"], g["pressure"],
+                  self.embarrassment)
         count = kernels.team_day(
-            self.seeds, self.day_offset(), self.day, self.days, self.lever_coef,
-            tuple(f[name] for name in LEVER_FIELDS), g["accommodation"], g["appeasement"],
-            g["persuasion"], g["pressure"], self.embarrassment, self.escalation, self.signal,
-            self.complying, self.pause, world, sites, self.arrivals, tally.today,
-            tally.attempt_columns, tally.site_country_column, tally.faction_column,
-            tally.weapon_column, self.launched(), events)
+            self.seeds, self.day_offset(), self.day, self.days, self.lever_coef, self.state,
+            levers, self.escalation, self.signal, self.complying, self.pause, world, sites,
+            self.arrivals, tally.today, tally.attempt_columns, tally.site_country_column,
+            tally.faction_column, tally.weapon_column, events)
         if count:
             tally.attempt_events(events[:count])
-
-    def launched(self) -> np.ndarray:
-        """Today's attacks launched per row and faction (zeroed)."""
-        self.launch_count[:] = 0
-        return self.launch_count
 
     def decide_pause(self, day: int, rows: np.ndarray) -> None:
         """A pause is declared on ``day`` in ``rows``: each faction decides once."""

@@ -31,6 +31,7 @@ class RestOfTheDay:
     day: int
     m: Any
     f: dict[str, np.ndarray]
+    state: np.ndarray
 
     # ------------------------------------------------------------------ events
 
@@ -80,7 +81,7 @@ class RestOfTheDay:
         (:func:`sim.model.ensemble_evening.evening`); then, on review days, the adaptive
         rule.
         """
-        f, g, tally = self.f, self.gov, self.tally
+        g, tally = self.gov, self.tally
         today = self.scheduled.get(self.day, ())
         scheduled = np.array([[self.names.index(s.faction), s.severity,
                                float(str(s.country) == "Iraq")] for s in today],
@@ -88,15 +89,13 @@ class RestOfTheDay:
         strikes = np.empty((self.rows, len(today) + 1, 2), dtype=np.int64)
         offset = self.day_offset()
         evening(self.seeds, offset, self.day, self.evening_coef, self.clash_counters,
-                self.coalition_counter, self.report_counter, f["tension"], f["tolerance"],
-                f["stake"], f["capability"], f["hostility"], f["deterrence"],
-                f["alignment"], f["syria_share"], self.clashed, self.faction_clash_day,
-                self.last_clash_day, self.clashes_since_review, self.confrontation,
-                scheduled, self.threshold_values, self.policy, self.last_strike_day,
-                g["pressure"], g["appeasement"], tally.today, tally.evening_columns,
-                tally.cum_attacks, tally.cum_injuries, tally.cum_by_faction,
-                tally.faction_column, self.stability, self.embarrassment, self.arrivals,
-                self.known, self.public, strikes)
+                self.coalition_counter, self.report_counter, self.state, self.clashed,
+                self.faction_clash_day, self.last_clash_day, self.clashes_since_review,
+                self.confrontation, scheduled, self.threshold_values, self.policy,
+                self.last_strike_day, g["pressure"], g["appeasement"], tally.today,
+                tally.evening_columns, tally.cum_attacks, tally.cum_injuries,
+                tally.cum_by_faction, tally.faction_column, self.stability, self.embarrassment,
+                self.arrivals, self.known, self.public, strikes)
         if tally.full:
             for i in range(len(self.names)):
                 tally.clash_events(np.flatnonzero(self.clashed[:, i]), i)

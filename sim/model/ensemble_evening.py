@@ -16,7 +16,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.model.ensemble_kernels import clip01, uniform
+from sim.model.ensemble_kernels import (
+    ALIGNMENT,
+    CAPABILITY,
+    DETERRENCE,
+    HOSTILITY,
+    SHARE,
+    STAKE,
+    TENSION,
+    TOLERANCE,
+    clip01,
+    uniform,
+)
 
 EVENING_COEFFICIENTS = (
     "clash_slope", "clash_release", "contagion", "confrontation_window",
@@ -38,35 +49,36 @@ DEFER, CONSENT, ATTRIBUTION, WHERE = range(4)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _strike(r, target, u_consent, severity, c, policy, pressure, appeasement, capability,
-            hostility, deterrence, alignment):
+def _strike(r, target, u_consent, severity, c, policy, pressure, appeasement, state):
     """``Command.strike`` on faction ``target`` of row ``r``: returns (consent, cost)."""
     factor = (c[r, ESCALATORY] if policy == 2 else 1.0) * severity
     consent = u_consent < clip01(c[r, CONSENT_BASE] + c[r, CONSENT_PRESSURE] * pressure
                                   - c[r, CONSENT_APPEASEMENT] * appeasement)
     revenge = c[r, REVENGE] * factor
     deterrence_gain = c[r, STRIKE_DETERRENCE] * severity
-    capability[r, target] = capability[r, target] * (1.0 - clip01(c[r, DAMAGE] * factor))
-    hostility[r, target] = clip01(hostility[r, target] + revenge)
-    deterrence[r, target] = deterrence[r, target] + 2.0 * deterrence_gain
-    for j in range(hostility.shape[1]):
+    state[r, target, CAPABILITY] = (state[r, target, CAPABILITY]
+                                    * (1.0 - clip01(c[r, DAMAGE] * factor)))
+    state[r, target, HOSTILITY] = clip01(state[r, target, HOSTILITY] + revenge)
+    state[r, target, DETERRENCE] = state[r, target, DETERRENCE] + 2.0 * deterrence_gain
+    for j in range(state.shape[1]):
         if j != target:
-            hostility[r, j] = clip01(hostility[r, j] + c[r, REVENGE] * factor
-                                      * c[r, SOLIDARITY] * alignment[r, j])
-            deterrence[r, j] = deterrence[r, j] + c[r, STRIKE_DETERRENCE] * severity
+            state[r, j, HOSTILITY] = clip01(state[r, j, HOSTILITY] + c[r, REVENGE] * factor
+                                            * c[r, SOLIDARITY] * state[r, j, ALIGNMENT])
+            state[r, j, DETERRENCE] = (state[r, j, DETERRENCE]
+                                       + c[r, STRIKE_DETERRENCE] * severity)
     cost = c[r, STRIKE_COST] * (1.0 if consent else c[r, UNILATERAL])
     return consent, cost
 
 
 @njit(cache=True, error_model="numpy")
-def evening(seeds, offset, day, c, clash_counters, coalition_counter, report_counter,
-            tension, tolerance, stake, capability, hostility, deterrence, alignment, share,
+def evening(seeds, offset, day, c, clash_counters, coalition_counter, report_counter, state,
             clashed, faction_clash_day, last_clash_day, clashes_since_review, confrontation,
             scheduled, thresholds, policy, last_strike_day, pressure, appeasement,
             today, columns, cum_attacks, cum_injuries, cum_by_faction, faction_column,
             stability, embarrassment, arrivals, known, public, strikes):
     """The evening of every row, in place.
 
+    ``state`` holds the factions' fields (:data:`sim.model.ensemble_kernels.STATE_FIELDS`),
     ``scheduled`` holds today's documented strikes (faction, severity, 1 if in Iraq),
     ``thresholds`` the command's (cooldown days, window days, deaths, attacks,
     injuries), ``columns`` today's columns attacks, injuries, deaths, clashes, strikes,
@@ -76,33 +88,34 @@ def evening(seeds, offset, day, c, clash_counters, coalition_counter, report_cou
     c_attacks, c_injuries, c_deaths, c_clashes, c_strikes, c_iraq, c_reported = (
         columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6])
     cooldown_days, window_days = int(thresholds[0]), int(thresholds[1])
-    n_factions = tension.shape[1]
+    n_factions = state.shape[1]
     closed = day - 1
     since = max(0, day - window_days)
     rule = len(scheduled)
     for r in range(len(seeds)):
         seed = seeds[r]
         # clashes with the state (Faction.clash_chance, IraqModel.resolve_clashes)
-        for i in range(n_factions):
-            chance = clip01(c[r, SLOPE] * (tension[r, i] - tolerance[r, i]))
-            clashed[r, i] = chance > 0.0 and uniform(seed, clash_counters[i] + offset) < chance
         clashes = 0
         for i in range(n_factions):
+            chance = clip01(c[r, SLOPE] * (state[r, i, TENSION] - state[r, i, TOLERANCE]))
+            clashed[r, i] = chance > 0.0 and uniform(seed, clash_counters[i] + offset) < chance
+            clashes += 1 if clashed[r, i] else 0
+        for i in range(n_factions if clashes > 0 else 0):  # release and contagion
             if not clashed[r, i]:
                 continue
-            tension[r, i] = tension[r, i] * (1.0 - c[r, RELEASE])
+            state[r, i, TENSION] = state[r, i, TENSION] * (1.0 - c[r, RELEASE])
             faction_clash_day[r, i] = day
             for j in range(n_factions):
                 if j != i:
-                    tension[r, j] = tension[r, j] + c[r, CONTAGION] * (1.0 - stake[r, j])
-            clashes += 1
+                    state[r, j, TENSION] = (state[r, j, TENSION]
+                                            + c[r, CONTAGION] * (1.0 - state[r, j, STAKE]))
         today[c_clashes, r] += clashes
         if clashes > 0:
             clashes_since_review[r] += clashes
             last_clash_day[r] = day
         horizon = day - c[r, WINDOW]
-        recent = 0
-        for i in range(n_factions):
+        recent = 0  # factions that clashed within the window (none if the last clash is older)
+        for i in range(n_factions if last_clash_day[r] > horizon else 0):
             if faction_clash_day[r, i] > horizon:
                 recent += 1
         if recent >= c[r, FACTIONS]:
@@ -117,8 +130,7 @@ def evening(seeds, offset, day, c, clash_counters, coalition_counter, report_cou
         for k in range(rule):
             target = int(scheduled[k, 0])
             consent, paid = _strike(r, target, u_consent, scheduled[k, 1], c, policy[r],
-                                    pressure[r], appeasement[r], capability, hostility,
-                                    deterrence, alignment)
+                                    pressure[r], appeasement[r], state)
             cost += paid
             last_strike_day[r] = day
             today[c_strikes, r] += 1
@@ -156,13 +168,12 @@ def evening(seeds, offset, day, c, clash_counters, coalition_counter, report_cou
                             target = i
                             break
                         pick -= 1
-                syria = uniform(seed, coalition_counter + np.uint64(WHERE) + offset) < share[
-                    r, target]
+                syria = (uniform(seed, coalition_counter + np.uint64(WHERE) + offset)
+                         < state[r, target, SHARE])
                 if not rule:
                     u_consent = uniform(seed, coalition_counter + np.uint64(CONSENT) + offset)
                 consent, paid = _strike(r, target, u_consent, 1.0, c, policy[r], pressure[r],
-                                        appeasement[r], capability, hostility, deterrence,
-                                        alignment)
+                                        appeasement[r], state)
                 cost += paid
                 last_strike_day[r] = day
                 today[c_strikes, r] += 1
@@ -172,7 +183,8 @@ def evening(seeds, offset, day, c, clash_counters, coalition_counter, report_cou
         deaths = today[c_deaths, r]
         if deaths > 0:
             for i in range(n_factions):
-                deterrence[r, i] = deterrence[r, i] + c[r, DEATH_DETERRENCE] * deaths
+                state[r, i, DETERRENCE] = (state[r, i, DETERRENCE]
+                                           + c[r, DEATH_DETERRENCE] * deaths)
         over = pressure[r] - c[r, PRESSURE_SAFE]
         over = over if over > 0.0 else 0.0
         loss = (c[r, ATTACK_COST] * today[c_attacks, r] + c[r, CLASH_COST] * clashes + cost

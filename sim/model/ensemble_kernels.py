@@ -2,7 +2,8 @@
 
 The factions' part of the day (:meth:`sim.model.ensemble.Ensemble.attack`) goes row by
 row: each faction feels the levers, then the launch teams act one after another in the
-agent engine's order (faction, then team), then the factions learn. So a row is the
+agent engine's order (faction, then team), and each faction learns once its teams are
+done (no other faction's team reads what it learns that day). So a row is the
 agent engine's sequence of decisions with the agent engine's arithmetic: the uniforms
 of :mod:`sim.model.streams` (SplitMix64 at each coordinate), the target choice of
 ``LaunchTeam.choose_target``, and the rules of :mod:`sim.model.rules` (the levers'
@@ -101,6 +102,16 @@ def clip01(x: float) -> float:
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
 
 
+STATE_FIELDS = ("baseline_hostility", "hostility", "stake", "baseline_stake", "capability",
+                "resupply", "tension", "deterrence", "syria_share", "baseline_syria_share",
+                "receptiveness", "alignment", "emboldenment", "tolerance")
+"""A faction's state in a row, side by side: ``state[r, i]`` holds faction ``i``'s
+fields in row ``r``, in the order of the constants below (one faction's fields in a
+few cache lines, each at a fixed offset)."""
+(BASE_HOSTILITY, HOSTILITY, STAKE, BASE_STAKE, CAPABILITY, RESUPPLY, TENSION, DETERRENCE,
+ SHARE, BASE_SHARE, RECEPTIVENESS, ALIGNMENT, EMBOLDENMENT, TOLERANCE) = range(
+    len(STATE_FIELDS))
+
 LEVER_COEFFICIENTS = (
     "persuasion_rate", "hostility_drift", "appeasement_rate", "stake_rate", "stake_decay",
     "accommodation_capability_gain", "accommodation_resupply_gain", "pressure_erosion",
@@ -118,171 +129,241 @@ LEVER_COEFFICIENTS = (
  ATTACK_COST, FP_INTERCEPT, CASUALTY_SCALE, FP_INJURY, DISPERSION, DEATH_RATE, CLUSTERING,
  HARDENING_GAIN, TBI_SHARE, TBI_LAG) = range(len(LEVER_COEFFICIENTS))
 
+MARGIN = 1e-9
+"""Relative room :func:`chance_above` leaves above the chance, far more than the rounding
+of either side (a few units in the last place, below 1e-15)."""
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def chance_above(capacity: float, logit: float) -> float:
+    """A number no smaller than ``attack_probability``'s ``capacity * logistic(logit)``
+    as computed with ``exp``, found without ``exp``: a uniform at or above it cannot be
+    below the chance, so the team does not attack whatever its chance turns out to be.
+
+    For y = -logit >= 0, e^y = (e^(y/4))^4 >= T(y/4)^4 with T the Taylor polynomial of
+    ``exp`` to degree 5 (every term positive), so logistic(logit) = 1 / (1 + e^y) is at
+    most 1 / (1 + T(y/4)^4): within 0.3% of it for y up to 4 (a chance above 1.8% of the
+    capacity), 7% at y = 8. A positive logit (a chance above half the capacity) gets 2,
+    and a NaN gets NaN, which no uniform is at or above.
+    """
+    if not logit <= 0.0:
+        return 2.0 if logit > 0.0 else math.nan
+    z = -logit * 0.25
+    taylor = 1.0 + z * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z / 120.0))))
+    square = taylor * taylor
+    return capacity * (1.0 + MARGIN) / (1.0 + square * square)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _respond_to_levers(r, c, state, acc, app, per, pre, emb, escalation, signal, home, syria,
+                       capacity, above):
+    """``Faction.respond_to_levers`` of every faction of row ``r``, then each faction's
+    logit of attacking from home and from Syria (``attack_chances``: a logit until a team
+    needs the chance), its capacity, and :func:`chance_above` its chance from either side.
+
+    Each formula is the rule's, operation for operation. The products taken out of the
+    faction loop are the leftmost factors of the rules' products (``rate * lever * x``
+    multiplies ``rate * lever`` first), and the Syrian restraint's pressure term is the
+    rule's ``w_pressure * 0.0``.
+    """
+    pushed = -math.expm1(-(c[r, SUBSTITUTION] * (pre + emb)))  # syria_share_target's push
+    persuade, appease, take_up = (c[r, PERSUASION_RATE] * per, c[r, APPEASEMENT_RATE] * app,
+                                  c[r, STAKE_RATE] * acc)
+    erode, strain = c[r, EROSION] * pre, c[r, TENSION_RATE] * pre
+    kept = 1.0 - c[r, DETERRENCE_DECAY]
+    regional, patron = c[r, W_ESCALATION] * escalation, c[r, W_PATRON] * signal
+    held_home, held_syria = c[r, W_PRESSURE] * pre, c[r, W_PRESSURE] * 0.0
+    for i in range(state.shape[1]):
+        b = state[r, i, BASE_HOSTILITY] * (1.0 - persuade * state[r, i, RECEPTIVENESS])
+        state[r, i, BASE_HOSTILITY] = b
+        h = state[r, i, HOSTILITY]
+        h = clip01(h + c[r, DRIFT] * (b - h) - appease * h)
+        state[r, i, HOSTILITY] = h
+        s = state[r, i, STAKE]
+        s = clip01(s + take_up * s * (1.0 - s) + c[r, STAKE_DECAY] * (state[r, i, BASE_STAKE] - s))
+        state[r, i, STAKE] = s
+        ceiling = 1.0 + c[r, CAPABILITY_GAIN] * s * acc
+        cap = state[r, i, CAPABILITY]
+        room = ceiling - cap
+        regrowth = clip01(state[r, i, RESUPPLY] * (1.0 + c[r, RESUPPLY_GAIN] * s * acc)) * (
+            room if room > 0.0 else 0.0)
+        cap = cap + regrowth - erode * cap
+        state[r, i, CAPABILITY] = cap
+        tension = state[r, i, TENSION]
+        state[r, i, TENSION] = tension + strain * (1.0 - 0.5 * s) - c[r, TENSION_DECAY] * tension
+        d = state[r, i, DETERRENCE] * kept
+        state[r, i, DETERRENCE] = d
+        base_share = state[r, i, BASE_SHARE]
+        target = base_share + (1.0 - base_share) * pushed
+        share = state[r, i, SHARE]
+        state[r, i, SHARE] = share + c[r, RELOCATION_RATE] * (target - share)
+        a = state[r, i, ALIGNMENT]
+        motive = (c[r, BASE] + c[r, W_HOSTILITY] * h + regional * a
+                  + c[r, W_EMBOLDENMENT] * state[r, i, EMBOLDENMENT] + patron * a)
+        home[i] = motive - (held_home + c[r, W_DETERRENCE] * d + c[r, W_STAKE] * s)
+        syria[i] = motive - (held_syria + c[r, W_DETERRENCE] * d + c[r, W_STAKE] * s)
+        capacity[i] = clip01(cap)
+        above[i] = chance_above(capacity[i], max(home[i], syria[i]))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _hurt_and_dead(u_hurt, u_death, mean, dispersion, death_rate, clustering):
+    """A hit's people hurt (``people_hurt``) and, among them, the dead (``deaths_among``)."""
+    hurt = people_hurt(u_hurt, mean, dispersion)
+    dead = 0
+    if hurt > 0 and death_rate > 0.0 and u_death < clustering:
+        dead = binomial_quantile(u_death / clustering, hurt, min(1.0, death_rate / clustering))
+    return hurt, dead
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _brain_injuries(u_tbi, u_lag, alive, tbi_share, lag_days):
+    """Brain injuries among the ``alive`` hurt and the days until they are diagnosed
+    (``diagnosis_lag``).
+    """
+    brain = binomial_quantile(u_tbi, alive, tbi_share)
+    lag = 0
+    if lag_days > 0.0:
+        lag = int(math.log1p(-u_lag) / math.log1p(-(1.0 / (1.0 + lag_days))))
+    return brain, lag
+
 
 @njit(cache=True, error_model="numpy")
-def team_day(seeds, offset, day, days, c, f, accommodation, appeasement, persuasion,
-             pressure, embarrassment, escalation, signal, complying, pause, world, sites,
-             arrivals, today, columns, site_column, faction_column, weapon_column, launched,
+def team_day(seeds, offset, day, days, c, state, levers, escalation, signal, complying, pause,
+             world, sites, arrivals, today, columns, site_column, faction_column, weapon_column,
              events):
-    """The factions' part of the day, row by row: the levers, then
-    every launch team, one after another in the agent engine's order, then what the
-    factions learn (``Faction.learn``); returns the attempts recorded in ``events``.
+    """The factions' part of the day, row by row: the levers, then every launch team,
+    one after another in the agent engine's order, each faction learning
+    (``Faction.learn``) once its teams are done; returns the attempts recorded in
+    ``events``.
 
-    ``f`` holds the (rows, factions) fields baseline_hostility, hostility, stake,
-    baseline_stake, capability, resupply, tension, deterrence, syria_share,
-    baseline_syria_share, receptiveness, alignment, emboldenment; ``c`` the per-row
-    coefficients of :data:`LEVER_COEFFICIENTS`. ``world`` holds the teams' day-1
-    coordinates, faction and index, the factions' teams, which sides have targets, and
-    the plans: ``plans[f, side]`` is (first plan, number of plans) in
-    ``plan_cum``/``plan_weapon``; ``parts[p]`` is (start, length) of plan ``p``'s sites in
-    Iraq, then elsewhere, in ``site_list``/``site_cum``. ``sites`` holds the per-row site
-    and weapon values and the command's posture. ``columns`` are today's columns
-    attacks, intercepted, injuries, deaths, foiled. ``events`` gets one line per attempt
-    when it has room for them.
+    ``state`` holds the factions' fields (:data:`STATE_FIELDS`), ``c`` the per-row
+    coefficients of :data:`LEVER_COEFFICIENTS`, ``levers`` the government's
+    accommodation, appeasement, persuasion, pressure and embarrassment. ``world`` holds
+    the teams' day-1 coordinates (faction ``i``'s teams from ``first_team[i]`` on), the
+    factions' teams, which sides have targets, and the plans: ``plans[f, side]`` is
+    (first plan, number of plans) in ``plan_cum``/``plan_weapon``; ``parts[p]`` is
+    (start, length) of plan ``p``'s sites in Iraq, then elsewhere, in
+    ``site_list``/``site_cum``. ``sites`` holds the per-row site and weapon values and
+    the command's posture. ``columns`` are today's columns attacks, intercepted,
+    injuries, deaths, foiled. ``events`` gets one line per attempt when it has room for
+    them.
+
+    A team whose attack uniform is at or above :func:`chance_above` of its faction's
+    chances does not attack from either side: it needs neither its side of the border
+    nor the chance (each chance's ``exp`` is taken once a team of the faction on that
+    side is below the bound, and only then).
     """
-    (counters, team_faction, team_index, teams, reachable, plans, plan_cum, plan_weapon,
-     parts, site_list, site_cum) = world
+    (counters, first_team, teams, reachable, plans, plan_cum, plan_weapon, parts, site_list,
+     site_cum) = world
     air_defence, hardening, interceptability, hit_chance, lethality, posture = sites
-    (base_hostility, hostility, stake, base_stake, capability, resupply, tension, deterrence,
-     share, base_share, receptiveness, alignment, emboldenment) = f
+    accommodation, appeasement, persuasion, pressure, embarrassment = levers
     c_attacks, c_intercepted, c_injuries, c_deaths, c_foiled = (
         columns[0], columns[1], columns[2], columns[3], columns[4])
     record = events.shape[0] > 0
     count = 0
-    n_sites, n_factions = hardening.shape[1], capability.shape[1]
-    home, syria, at_home = np.empty(n_factions), np.empty(n_factions), np.empty(n_factions)
-    capacity, ready = np.empty(n_factions), np.zeros((n_factions, 2), dtype=np.bool_)
+    n_factions = state.shape[1]
+    home, syria = np.empty(n_factions), np.empty(n_factions)
+    capacity, above = np.empty(n_factions), np.empty(n_factions)
+    ready = np.zeros((n_factions, 2), dtype=np.bool_)
     for r in range(len(seeds)):
-        # the levers (Faction.respond_to_levers), then each faction's chance per launch
-        # team from home and from Syria (attack_chances) and its weight on sites in Iraq
-        # (iraq_site_factor): each formula the rule's, operation for operation
-        acc, app, per, pre, emb = (accommodation[r], appeasement[r], persuasion[r],
-                                   pressure[r], embarrassment[r])
-        pushed = -math.expm1(-(c[r, SUBSTITUTION] * (pre + emb)))  # the same for every faction
-        for i in range(hostility.shape[1]):
-            b = base_hostility[r, i] * (1.0 - c[r, PERSUASION_RATE] * per * receptiveness[r, i])
-            base_hostility[r, i] = b
-            h = hostility[r, i]
-            h = clip01(h + c[r, DRIFT] * (b - h) - c[r, APPEASEMENT_RATE] * app * h)
-            hostility[r, i] = h
-            s = stake[r, i]
-            s = clip01(s + c[r, STAKE_RATE] * acc * s * (1.0 - s)
-                        + c[r, STAKE_DECAY] * (base_stake[r, i] - s))
-            stake[r, i] = s
-            ceiling = 1.0 + c[r, CAPABILITY_GAIN] * s * acc
-            cap = capability[r, i]
-            room = ceiling - cap
-            regrowth = clip01(resupply[r, i] * (1.0 + c[r, RESUPPLY_GAIN] * s * acc)) * (
-                room if room > 0.0 else 0.0)
-            cap = cap + regrowth - c[r, EROSION] * pre * cap
-            capability[r, i] = cap
-            tn = tension[r, i]
-            tension[r, i] = tn + c[r, TENSION_RATE] * pre * (1.0 - 0.5 * s) - c[r, TENSION_DECAY] * tn
-            d = deterrence[r, i] * (1.0 - c[r, DETERRENCE_DECAY])
-            deterrence[r, i] = d
-            bs = base_share[r, i]
-            target = bs + (1.0 - bs) * pushed
-            share[r, i] = share[r, i] + c[r, RELOCATION_RATE] * (target - share[r, i])
-            a = alignment[r, i]
-            motive = (c[r, BASE] + c[r, W_HOSTILITY] * h + c[r, W_ESCALATION] * escalation[r] * a
-                      + c[r, W_EMBOLDENMENT] * emboldenment[r, i] + c[r, W_PATRON] * signal[r] * a)
-            capacity[i] = clip01(cap)
-            restraint = c[r, W_PRESSURE] * pre + c[r, W_DETERRENCE] * d + c[r, W_STAKE] * s
-            home[i] = motive - restraint  # a logit until a team needs the chance
-            restraint = c[r, W_PRESSURE] * 0.0 + c[r, W_DETERRENCE] * d + c[r, W_STAKE] * s
-            syria[i] = motive - restraint
-            ready[i, 0] = ready[i, 1] = False
-            at_home[i] = clip01(1.0 - emb * (c[r, AVOIDANCE] + (1.0 - c[r, AVOIDANCE]) * s))
+        _respond_to_levers(r, c, state, accommodation[r], appeasement[r], persuasion[r],
+                           pressure[r], embarrassment[r], escalation[r], signal[r], home, syria,
+                           capacity, above)
         seed = seeds[r]
         foil = c[r, FOIL_RATE] * pressure[r]
-        for t in range(len(team_faction)):
-            i = team_faction[t]
-            if teams[r, i] <= team_index[t] or (complying[r, i] and pause[r]):
-                continue
-            side = 1 if uniform(seed, counters[t, LOCATION] + offset) < share[r, i] else 0
-            logits = syria if side == SYRIA else home
-            if not ready[i, side]:  # attack_probability, once a team of the faction asks
-                logits[i] = capacity[i] * (1.0 / (1.0 + math.exp(-logits[i])))
-                ready[i, side] = True
-            chance = logits[i]
-            if not (uniform(seed, counters[t, ATTACK] + offset) < chance) or not reachable[i, side]:
-                continue
-            # the target (LaunchTeam.choose_target)
-            first, n_plans = plans[i, side, 0], plans[i, side, 1]
-            p = first + min(_search(plan_cum, first, n_plans,
-                                    uniform(seed, counters[t, WEAPON] + offset)
-                                    * plan_cum[first + n_plans - 1]), n_plans - 1)
-            w = plan_weapon[p]
-            i0, ni, o0, no = parts[p, 0], parts[p, 1], parts[p, 2], parts[p, 3]
-            factor = at_home[i]
-            in_iraq = site_cum[i0 + ni - 1] * factor if ni > 0 else 0.0
-            elsewhere = site_cum[o0 + no - 1] if no > 0 else 0.0
-            if in_iraq + elsewhere <= 0.0:
-                factor = 1.0
-                in_iraq = site_cum[i0 + ni - 1]
-            x = uniform(seed, counters[t, TARGET] + offset) * (in_iraq + elsewhere)
-            site = 0
-            if x < in_iraq:
-                if ni > 0:
-                    site = site_list[i0 + min(_search(site_cum, i0, ni, x / factor), ni - 1)]
-            elif no > 0:
-                site = site_list[o0 + min(_search(site_cum, o0, no, x - in_iraq), no - 1)]
-            # foiled before launch, intercepted, no effect, or a hit (BaseSite.receive)
-            outcome, hurt_now, dead = 3, 0, 0
-            if side != SYRIA and uniform(seed, counters[t, FOIL] + offset) < foil:
-                today[c_foiled, r] += 1
-            else:
-                left = capability[r, i] - c[r, ATTACK_COST]
-                capability[r, i] = left if left > 0.0 else 0.0
-                launched[r, i] += 1
-                fp = posture[r]
-                stop = clip01(air_defence[r, site] * interceptability[r, w]
-                               * (1.0 + c[r, FP_INTERCEPT] * fp))
-                if uniform(seed, counters[t, INTERCEPT] + offset) < stop:
-                    outcome = 0
-                    today[c_intercepted, r] += 1
-                elif uniform(seed, counters[t, HIT] + offset) < hit_chance[r, w]:
-                    outcome = 1
-                    mean = (c[r, CASUALTY_SCALE] * lethality[r, w] * (1.0 - hardening[r, site])
-                            * (1.0 - c[r, FP_INJURY] * fp))
-                    hurt = people_hurt(uniform(seed, counters[t, HURT] + offset), mean, c[r, DISPERSION])
-                    rate, cluster = c[r, DEATH_RATE], c[r, CLUSTERING]
-                    u = uniform(seed, counters[t, DEATH] + offset)
-                    if hurt > 0 and rate > 0.0 and u < cluster:
-                        dead = binomial_quantile(u / cluster, hurt, min(1.0, rate / cluster))
-                    hurt_now = hurt - dead
-                    if hurt > 0:  # the command hardens every site (hardening_update)
-                        gain = c[r, HARDENING_GAIN]
-                        for k in range(n_sites):
-                            hardening[r, k] = hardening[r, k] + gain * (1.0 - hardening[r, k])
-                    if hurt_now > 0:  # brain injuries are diagnosed late (diagnosis_lag)
-                        brain = binomial_quantile(uniform(seed, counters[t, TBI] + offset), hurt_now,
-                                                  c[r, TBI_SHARE])
-                        lag = 0
-                        if c[r, TBI_LAG] > 0.0:
-                            lag = int(math.log1p(-uniform(seed, counters[t, LAG] + offset))
-                                      / math.log1p(-(1.0 / (1.0 + c[r, TBI_LAG]))))
-                        arrivals[day, r] += hurt_now - brain
-                        if brain > 0 and day + lag <= days:
-                            arrivals[day + lag, r] += brain
-                    today[c_injuries, r] += hurt_now
-                    today[c_deaths, r] += dead
+        embolden = c[r, EMBOLDENMENT_GAIN] * appeasement[r]
+        for i in range(n_factions):
+            ready[i, 0] = ready[i, 1] = False
+            launched = 0
+            active = 0 if complying[r, i] and pause[r] else teams[r, i]
+            for t in range(first_team[i], first_team[i] + active):
+                u_attack = uniform(seed, counters[t, ATTACK] + offset)
+                if u_attack >= above[i]:
+                    continue
+                side = 1 if uniform(seed, counters[t, LOCATION] + offset) < state[r, i, SHARE] else 0
+                logits = syria if side == SYRIA else home
+                if not ready[i, side]:  # attack_probability, once a team of the faction asks
+                    logits[i] = capacity[i] * (1.0 / (1.0 + math.exp(-logits[i])))
+                    ready[i, side] = True
+                if not (u_attack < logits[i]) or not reachable[i, side]:
+                    continue
+                # the target (LaunchTeam.choose_target)
+                first, n_plans = plans[i, side, 0], plans[i, side, 1]
+                p = first + min(_search(plan_cum, first, n_plans,
+                                        uniform(seed, counters[t, WEAPON] + offset)
+                                        * plan_cum[first + n_plans - 1]), n_plans - 1)
+                w = plan_weapon[p]
+                i0, ni, o0, no = parts[p, 0], parts[p, 1], parts[p, 2], parts[p, 3]
+                avoidance = c[r, AVOIDANCE]  # iraq_site_factor
+                factor = clip01(1.0 - embarrassment[r]
+                                * (avoidance + (1.0 - avoidance) * state[r, i, STAKE]))
+                in_iraq = site_cum[i0 + ni - 1] * factor if ni > 0 else 0.0
+                elsewhere = site_cum[o0 + no - 1] if no > 0 else 0.0
+                if in_iraq + elsewhere <= 0.0:
+                    factor = 1.0
+                    in_iraq = site_cum[i0 + ni - 1]
+                x = uniform(seed, counters[t, TARGET] + offset) * (in_iraq + elsewhere)
+                site = 0
+                if x < in_iraq:
+                    if ni > 0:
+                        site = site_list[i0 + min(_search(site_cum, i0, ni, x / factor), ni - 1)]
+                elif no > 0:
+                    site = site_list[o0 + min(_search(site_cum, o0, no, x - in_iraq), no - 1)]
+                # foiled before launch, intercepted, no effect, or a hit (BaseSite.receive)
+                outcome, hurt_now, dead = 3, 0, 0
+                if side != SYRIA and uniform(seed, counters[t, FOIL] + offset) < foil:
+                    today[c_foiled, r] += 1
                 else:
-                    outcome = 2
-                today[c_attacks, r] += 1
-                today[site_column[site], r] += 1
-                today[faction_column[i], r] += 1
-                today[weapon_column[w], r] += 1
-            if record:
-                line = events[count]
-                line[0], line[1], line[2], line[3] = r, 1 if outcome == 3 else 0, i, site
-                line[4], line[5], line[6], line[7] = w, outcome, hurt_now, dead
-                count += 1
-        for i in range(n_factions):  # emboldenment_update: attacks pay when appeased
-            e = emboldenment[r, i]
-            attacked = 1.0 if launched[r, i] > 0 else 0.0
-            emboldenment[r, i] = clip01(e + c[r, EMBOLDENMENT_GAIN] * appeasement[r] * attacked
-                                         * (1.0 - e) - c[r, EMBOLDENMENT_DECAY] * e)
+                    left = state[r, i, CAPABILITY] - c[r, ATTACK_COST]
+                    state[r, i, CAPABILITY] = left if left > 0.0 else 0.0
+                    launched += 1
+                    fp = posture[r]
+                    stop = clip01(air_defence[r, site] * interceptability[r, w]
+                                  * (1.0 + c[r, FP_INTERCEPT] * fp))
+                    if uniform(seed, counters[t, INTERCEPT] + offset) < stop:
+                        outcome = 0
+                        today[c_intercepted, r] += 1
+                    elif uniform(seed, counters[t, HIT] + offset) < hit_chance[r, w]:
+                        outcome = 1
+                        mean = (c[r, CASUALTY_SCALE] * lethality[r, w]
+                                * (1.0 - hardening[r, site]) * (1.0 - c[r, FP_INJURY] * fp))
+                        hurt, dead = _hurt_and_dead(
+                            uniform(seed, counters[t, HURT] + offset),
+                            uniform(seed, counters[t, DEATH] + offset), mean, c[r, DISPERSION],
+                            c[r, DEATH_RATE], c[r, CLUSTERING])
+                        hurt_now = hurt - dead
+                        if hurt > 0:  # the command hardens every site (hardening_update)
+                            gain = c[r, HARDENING_GAIN]
+                            for k in range(hardening.shape[1]):
+                                hardening[r, k] = hardening[r, k] + gain * (1.0 - hardening[r, k])
+                        if hurt_now > 0:  # brain injuries are diagnosed late
+                            brain, lag = _brain_injuries(
+                                uniform(seed, counters[t, TBI] + offset),
+                                uniform(seed, counters[t, LAG] + offset), hurt_now,
+                                c[r, TBI_SHARE], c[r, TBI_LAG])
+                            arrivals[day, r] += hurt_now - brain
+                            if brain > 0 and day + lag <= days:
+                                arrivals[day + lag, r] += brain
+                        today[c_injuries, r] += hurt_now
+                        today[c_deaths, r] += dead
+                    else:
+                        outcome = 2
+                    today[c_attacks, r] += 1
+                    today[site_column[site], r] += 1
+                    today[faction_column[i], r] += 1
+                    today[weapon_column[w], r] += 1
+                if record:
+                    events[count, 0], events[count, 1] = r, 1 if outcome == 3 else 0
+                    events[count, 2], events[count, 3], events[count, 4] = i, site, w
+                    events[count, 5], events[count, 6], events[count, 7] = outcome, hurt_now, dead
+                    count += 1
+            # emboldenment_update (Faction.learn): attacks pay when appeased; no other
+            # faction's team reads it today
+            e = state[r, i, EMBOLDENMENT]
+            attacked = 1.0 if launched > 0 else 0.0
+            state[r, i, EMBOLDENMENT] = clip01(e + embolden * attacked * (1.0 - e)
+                                               - c[r, EMBOLDENMENT_DECAY] * e)
     return count
 
 
@@ -309,30 +390,31 @@ def close_counts(day, today, attacks, injuries, faction_column, cum_attacks, cum
 
 
 @njit(cache=True, error_model="numpy")
-def calm_spell(cumulative, weekly, calm_attacks, calm_days):
-    """:func:`sim.model.outcomes.days_to_deescalation` of every row: the first day of the
-    first ``calm_days`` days in a row, after the first attack, whose week has at most
-    ``calm_attacks`` attacks (NaN without attacks or without such a spell). Arrays are
-    (days + 1, rows) cumulative attacks and (days, rows) weekly attacks.
+def weekly_outcomes(cumulative, days, calm_attacks, calm_days):
+    """Each row's most attacks in the 7 days to any day (``peak_week_attacks``) and
+    :func:`sim.model.outcomes.days_to_deescalation`: the first day of the first
+    ``calm_days`` days in a row, after the first attack, whose week has at most
+    ``calm_attacks`` attacks (NaN without attacks or without such a spell).
+
+    ``cumulative`` holds the attacks of days 1..d in line d (line 0 is zero), so the
+    week to day d + 1 is ``cumulative[d + 1] - cumulative[max(0, d - 6)]``; each row
+    is read once, day after day.
     """
-    days, rows = weekly.shape
-    out = np.full(rows, np.nan)
-    first = np.full(rows, -1)
-    run = np.zeros(rows, dtype=np.int64)
-    done = np.zeros(rows, dtype=np.bool_)
-    for d in range(days):
-        for r in range(rows):
-            if first[r] < 0 and cumulative[d + 1, r] > cumulative[d, r]:
-                first[r] = d
-    for d in range(days):
-        for r in range(rows):
-            if done[r]:
+    rows = cumulative.shape[1]
+    peak = np.zeros(rows, dtype=np.int64)
+    calm = np.full(rows, np.nan)
+    for r in range(rows):
+        first, run, done = -1, 0, False
+        for d in range(days):
+            if first < 0 and cumulative[d + 1, r] > cumulative[d, r]:
+                first = d  # the day of the first attack (0-based)
+            week = np.int64(cumulative[d + 1, r]) - np.int64(cumulative[max(0, d - 6), r])
+            if d == 0 or week > peak[r]:
+                peak[r] = week
+            if done:
                 continue
-            if first[r] >= 0 and d > first[r] and weekly[d, r] <= calm_attacks:
-                run[r] += 1
-            else:
-                run[r] = 0
-            if run[r] == calm_days and first[r] >= 0:
-                out[r] = d - calm_days + 2
-                done[r] = True
-    return out
+            run = run + 1 if first >= 0 and d > first and week <= calm_attacks else 0
+            if run == calm_days and first >= 0:
+                calm[r] = d - calm_days + 2
+                done = True
+    return peak, calm

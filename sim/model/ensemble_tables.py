@@ -14,7 +14,7 @@ import datetime as dt
 
 import numpy as np
 
-from sim.model.ensemble_kernels import calm_spell, close_counts
+from sim.model.ensemble_kernels import close_counts, weekly_outcomes
 from sim.model.recorder import EVENT_COLUMNS, VALUE_COLUMNS, count_columns
 
 KINDS = ("attack", "foiled", "strike", "clash")
@@ -202,16 +202,14 @@ class Tally:
         every row, as arrays.
         """
         c, days = self.column, self.day
-        cumulative = self.cum_attacks[:days + 1].astype(np.int64)  # (days + 1, rows)
         total = self.totals[c["attacks"]]
-        weekly = cumulative[1:].copy()  # attacks in the 7 days to each day, (days, rows)
-        weekly[7:] -= cumulative[1:-7]
+        peak, calm = weekly_outcomes(self.cum_attacks, days, calm_attacks, calm_days)
         with np.errstate(invalid="ignore", divide="ignore"):
             syria = np.where(total > 0, self.totals[c["attacks_syria"]] / total, np.nan)
         values = dict(zip(VALUE_COLUMNS, self.last_values, strict=False))
         return {
             "attacks": total, "weekly_attack_rate": total / days * 7,
-            "peak_week_attacks": weekly.max(axis=0),
+            "peak_week_attacks": peak,
             "attacks_day28": self.first28[c["attacks"]], "syria_share": syria,
             "injuries": self.totals[c["injuries"]],
             "injuries_day28": self.first28[c["injuries"]],
@@ -222,7 +220,7 @@ class Tally:
             "min_stability": self.min_stability, "final_stability": values["stability"],
             "open_confrontation": self.confrontation_days > 0,
             "confrontation_days": self.confrontation_days,
-            "days_to_deescalation": calm_spell(cumulative, weekly, calm_attacks, calm_days),
+            "days_to_deescalation": calm,
             "final_mean_capability": values["mean_capability"],
             "final_mean_hostility": values["mean_hostility"],
         }
