@@ -202,8 +202,7 @@ def RunTab() -> None:
     _ = frame.value  # redraw when the model moves
     figure = solara.use_memo(lambda: RunFigure(model), [id(model)])
     solara.use_thread(play, dependencies=[playing.value, id(model)], intrusive_cancel=False)
-    notice(differences(controls.value, model.settings) if scenario.value == model.scenario_name
-           else [f"scenario {scenario.value} on the controls, {model.scenario_name} in this run"],
+    notice(differences(controls.value, model.settings, (scenario.value, model.scenario_name)),
            "Press Reset to start a run with the controls' settings.")
     with solara.Row(gap="8px", classes=["sim-buttons"]):
         solara.Button("Reset", on_click=reset, color="primary")
@@ -299,10 +298,10 @@ def CompareTab() -> None:
         return
     ran, result = comparison.value
     spec = base_scenario(ran["scenario"])
-    notice(differences({**values, **b}, ran["B"]) + differences(values, ran["A"])
-           if ran["scenario"] == name else [f"scenario {name} on the controls, "
-                                            f"{ran['scenario']} in these results"],
-           "Press Compare again to run the settings now shown.")
+    scenarios = (name, ran["scenario"])
+    changed = [*differences({**values, **b}, ran["B"], scenarios),
+               *differences(values, ran["A"], scenarios)]
+    notice(list(dict.fromkeys(changed)), "Press Compare again to run the settings now shown.")
     paragraph(f"<b>Ran</b> {escape(settings_text(ran['scenario'], ran['A']))}; B: "
               f"{escape(settings_text(ran['scenario'], ran['B'], (*LEVERS, 'retaliation')))}."
               f" {result.replications:,} replications each in {result.seconds:.1f} s.",
@@ -353,11 +352,8 @@ def ExploreTab() -> None:
         return
     ran, result = response.value
     others = tuple(k for k in BY_KEY if k != result.key)
-    notice(differences({k: v for k, v in values.items() if k != result.key},
-                       {k: v for k, v in ran.items() if k not in (result.key, "scenario")})
-           if ran["scenario"] == name else [f"scenario {name} on the controls, "
-                                            f"{ran['scenario']} in these results"],
-           "Press Explore again to run the settings now shown.")
+    notice(differences({k: v for k, v in values.items() if k != result.key}, ran,
+                       (name, ran["scenario"])), "Press Explore again to run the settings now shown.")
     paragraph(f"<b>Ran</b> {escape(BY_KEY[result.key].label.lower())} over its range, "
               f"{result.replications:,} replications at each of {len(result.table)} values "
               f"({result.replications * len(result.table):,} runs) in {result.seconds:.1f} s; "

@@ -106,14 +106,19 @@ def show(key: str, value: Any) -> str:
     return f"{value:+.2f}" if key == "patron_signal" else f"{value:.2f}"
 
 
-def differences(screen: dict[str, Any], running: dict[str, Any]) -> list[str]:
+def differences(screen: dict[str, Any], running: dict[str, Any],
+                scenarios: tuple[str, str] | None = None) -> list[str]:
     """Where the controls on screen differ from the settings of a run, in words.
 
     ``["pressure 0.90 on the controls, 0.15 in this run", ...]``; empty when they agree.
+    ``scenarios`` (on screen, in the run): when they differ, that is the one difference
+    named, since every other value belongs to another scenario.
     """
+    if scenarios and scenarios[0] != scenarios[1]:
+        return [f"scenario {scenarios[0]} on the controls, {scenarios[1]} in this run"]
     out = []
     for key in [*BY_KEY, "seed"]:
-        if screen.get(key) != running.get(key):
+        if key in screen and screen.get(key) != running.get(key):
             label = BY_KEY[key].label.lower() if key in BY_KEY else "seed"
             out.append(f"{label} {show(key, screen.get(key))} on the controls, "
                        f"{show(key, running.get(key))} in this run")

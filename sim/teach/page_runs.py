@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -145,9 +144,3 @@ def explore(spec: Scenario, key: str, root: int, replications: int = EXPLORE_REP
     table["confrontation_low"], table["confrontation_high"] = wilson(hits, replications)
     return Response(key, table, replications, time.perf_counter() - started)
 
-
-def described(settings: dict[str, Any], keys: tuple[str, ...]) -> str:
-    """``"accommodation 0.50, pressure 0.15"``: the named settings in words."""
-    from sim.teach.page_model import show
-
-    return ", ".join(f"{BY_KEY[k].label.lower()} {show(k, settings[k])}" for k in keys)
